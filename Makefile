@@ -1,0 +1,48 @@
+# The two commands of the README: `make run` and `make test`. Everything else supports them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint format schema migrate clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+# A development secret key, generated once per checkout and never committed.
+.dev-secret-key:
+	$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
+
+DEV_ENV = DEBUG=1 SECRET_KEY=$$(cat .dev-secret-key)
+
+migrate: $(STAMP) .dev-secret-key
+	$(DEV_ENV) $(BIN)/python manage.py migrate --noinput
+	$(DEV_ENV) $(BIN)/python manage.py load_reference_data
+
+run: migrate
+	$(DEV_ENV) $(BIN)/python manage.py ensure_admin
+	@echo "GraphiQL: http://$(HOST):$(PORT)/graphql/   admin: http://$(HOST):$(PORT)/admin/"
+	$(DEV_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+schema: $(STAMP)
+	SECRET_KEY=schema-export-only-$$(date +%s)-not-a-real-deployment-key \
+		$(BIN)/python manage.py export_schema opsapi.schema --path schema.graphql
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,16 @@
+"""Coordination queries and mutations, assembled into the root schema."""
+
+import strawberry
+
+from coordination.graphql.types import CoordinationAction, Incident
+from opsapi.graphql.connection import DjangoListConnection, connection
+
+
+@strawberry.type
+class CoordinationQuery:
+    incidents: DjangoListConnection[Incident] = connection(
+        description="Incidents, newest report first unless ordered otherwise."
+    )
+    coordination_actions: DjangoListConnection[CoordinationAction] = connection(
+        description="Coordination actions, newest first unless ordered otherwise."
+    )

@@ -1,0 +1,1 @@
+"""OPS API: the backend of a national operations-coordination center."""

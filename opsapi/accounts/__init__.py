@@ -1,0 +1,1 @@
+"""Accounts: who may use the API (roles, API tokens)."""

@@ -1,0 +1,1 @@
+"""The audit trail: history tracking for every domain model, and (later) its API and checks."""

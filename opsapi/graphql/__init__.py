@@ -1,0 +1,1 @@
+"""GraphQL building blocks shared by every app: scoping, pages, IDs, errors."""

@@ -1,0 +1,58 @@
+"""Request-level GraphQL errors: what clients see, and what is hidden from them.
+
+Validation and permission problems in mutations are *not* top-level errors: they come back in
+the payload as ``OperationInfo``. Top-level errors are for malformed requests (syntax, unknown
+fields, bad argument values: shown as they are, with an ``extensions.code``) and for bugs or
+outages, whose details are logged with the request id and replaced by a generic message.
+"""
+
+import logging
+
+from graphql import GraphQLError
+
+logger = logging.getLogger("opsapi.graphql")
+
+BAD_USER_INPUT = "BAD_USER_INPUT"
+GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+
+
+class BadInput(GraphQLError):
+    """A query argument the server cannot use (e.g. a filter ID of the wrong type)."""
+
+    def __init__(self, message: str, *, argument: str):
+        super().__init__(message, extensions={"code": BAD_USER_INPUT, "argument": argument})
+
+
+def _unwrap(error: GraphQLError) -> BaseException | None:
+    original = error.original_error
+    while isinstance(original, GraphQLError) and original.original_error is not None:
+        original = original.original_error
+    return original
+
+
+def client_facing(error: GraphQLError) -> GraphQLError:
+    """``error`` as a client may see it.
+
+    Errors graphql-core raises about the request itself (no original exception) and
+    :class:`BadInput` are shown with a code; anything else is a bug or an outage: logged in
+    full, and masked.
+    """
+    original = _unwrap(error)
+    if original is None or isinstance(original, BadInput):
+        if not (error.extensions or {}).get("code"):
+            error.extensions = {**(error.extensions or {}), "code": GRAPHQL_VALIDATION_FAILED}
+        return error
+    logger.error("Unexpected error in GraphQL operation: %s", error.message, exc_info=original)
+    return GraphQLError(
+        "Internal server error.",
+        nodes=error.nodes,
+        path=error.path,
+        extensions={"code": INTERNAL_SERVER_ERROR},
+    )
+
+
+def mask_result_errors(result) -> None:
+    """Replace the errors of an execution result by their client-facing form, in place."""
+    if result.errors:
+        result.errors = [client_facing(error) for error in result.errors]

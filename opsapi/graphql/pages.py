@@ -1,0 +1,91 @@
+"""Page sizes for every connection: 50 items by default, at most 100.
+
+strawberry ties a connection's default page size to its maximum (``max_results``), and the
+optimizer plans the pages of nested lists straight from the query document. So, before
+execution, this extension adds ``first: 50`` to every connection field that asks for neither
+``first`` nor ``last``, and rejects any ``first``/``last`` outside 0..100 (in the document or
+in a variable) with an error naming the argument, before any SQL runs.
+"""
+
+from dataclasses import replace
+
+from django.conf import settings
+from graphql import (
+    ArgumentNode,
+    ExecutionResult,
+    GraphQLError,
+    IntValueNode,
+    NameNode,
+    TypeInfo,
+    TypeInfoVisitor,
+    VariableNode,
+    Visitor,
+    visit,
+)
+from strawberry.extensions import SchemaExtension
+
+from opsapi.graphql.errors import BAD_USER_INPUT
+
+PAGE_ARGUMENTS = ("first", "last")
+
+
+def _argument_value(argument: ArgumentNode, variables: dict):
+    value = argument.value
+    if isinstance(value, VariableNode):
+        return variables.get(value.name.value)
+    if isinstance(value, IntValueNode):
+        return int(value.value)
+    return None
+
+
+class _PageVisitor(Visitor):
+    def __init__(self, type_info: TypeInfo, variables: dict):
+        super().__init__()
+        self.type_info = type_info
+        self.variables = variables
+        self.errors: list[GraphQLError] = []
+
+    def enter_field(self, node, *args):
+        field = self.type_info.get_field_def()
+        if field is None or not all(name in field.args for name in PAGE_ARGUMENTS):
+            return None
+        cap = settings.GRAPHQL_MAX_PAGE_SIZE
+        given = {a.name.value: a for a in node.arguments or () if a.name.value in PAGE_ARGUMENTS}
+        for name, argument in given.items():
+            value = _argument_value(argument, self.variables)
+            if isinstance(value, int) and not isinstance(value, bool) and not 0 <= value <= cap:
+                self.errors.append(
+                    GraphQLError(
+                        f"'{name}' on '{node.name.value}' must be between 0 and {cap}.",
+                        nodes=[argument],
+                        extensions={"code": BAD_USER_INPUT, "argument": name},
+                    )
+                )
+        if not given:
+            default = ArgumentNode(
+                name=NameNode(value="first"),
+                value=IntValueNode(value=str(settings.GRAPHQL_PAGE_SIZE)),
+            )
+            return replace(node, arguments=(*(node.arguments or ()), default))
+        return None
+
+
+def apply_page_rules(schema, document, variables: dict):
+    """``(document with default page sizes, errors for page sizes out of range)``."""
+    type_info = TypeInfo(schema)
+    visitor = _PageVisitor(type_info, variables)
+    document = visit(document, TypeInfoVisitor(type_info, visitor))
+    return document, visitor.errors
+
+
+class PageSizes(SchemaExtension):
+    """Schema extension applying :func:`apply_page_rules` before execution."""
+
+    def on_execute(self):
+        context = self.execution_context
+        context.graphql_document, errors = apply_page_rules(
+            context.schema._schema, context.graphql_document, context.variables or {}
+        )
+        if errors:
+            context.result = ExecutionResult(data=None, errors=errors)
+        yield

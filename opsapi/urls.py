@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from opsapi.schema import schema
+from opsapi.views import OpsGraphQLView, healthz
+
+urlpatterns = [
+    path("graphql/", OpsGraphQLView.as_view(schema=schema), name="graphql"),
+    path("healthz", healthz, name="healthz"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="admin/login.html", extra_context={"site_header": "OPS API"}
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+]
