@@ -236,7 +236,7 @@ def change_incident_status(
     now = now or timezone.now()
     incident.status = target
     setattr(incident, STATUS_TIMESTAMP_FIELDS[target], now)
-    if previous == IncidentStatus.RESOLVED:
+    if previous == IncidentStatus.RESOLVED and target == IncidentStatus.ACTIVE:
         incident.resolved_at = None  # reopened
     incident.version += 1
     save_with_history(incident, actor=actor, reason=reason)

@@ -5,20 +5,32 @@ import strawberry_django
 from strawberry import relay
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
+from coordination.graphql.mutations import CoordinationMutation
 from coordination.graphql.schema import CoordinationQuery
 from opsapi.accounts.graphql.schema import AccountsQuery
 from opsapi.graphql.pages import PageSizes
+from partners.graphql.mutations import PartnersMutation
 from partners.graphql.schema import PartnersQuery
 
 
 @strawberry.type
 class Query(AccountsQuery, PartnersQuery, CoordinationQuery):
-    node: relay.Node = strawberry_django.node(description="Any object by its global ID.")
-    nodes: list[relay.Node] = strawberry_django.node(description="Objects by their global IDs.")
+    node: relay.Node | None = strawberry_django.node(
+        description="Any object by its global ID (null if it does not exist or is not visible)."
+    )
+    nodes: list[relay.Node | None] = strawberry_django.node(
+        description="Objects by their global IDs, in order (null where one does not exist)."
+    )
+
+
+@strawberry.type
+class Mutation(PartnersMutation, CoordinationMutation):
+    pass
 
 
 schema = strawberry.Schema(
     query=Query,
+    mutation=Mutation,
     extensions=[
         PageSizes,
         DjangoOptimizerExtension,

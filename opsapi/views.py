@@ -8,7 +8,7 @@ from django.http import JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
 from strawberry.django.views import GraphQLView
 
 from opsapi.accounts.services import user_for_token
@@ -68,7 +68,10 @@ class OpsGraphQLView(GraphQLView):
 
     graphql_ide = "graphiql"
 
-    @method_decorator(csrf_exempt)  # enforced in _authenticate for cookie-authenticated calls
+    # CSRF is enforced in _authenticate for cookie-authenticated calls; GraphiQL sends the
+    # csrftoken cookie (set on every response) back as the X-CSRFToken header.
+    @method_decorator(csrf_exempt)
+    @method_decorator(ensure_csrf_cookie)
     def dispatch(self, request, *args, **kwargs):
         rejected = _authenticate(request)
         if rejected is not None:

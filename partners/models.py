@@ -8,7 +8,7 @@ from opsapi.audit.tracking import TrackedModel, tracked_history
 from partners.choices import PartnerKind, PartnerLevel, StateKind
 
 phone_validator = RegexValidator(
-    r"^\+?[0-9][0-9 ().-]{5,23}[0-9]( ?(x|ext\.?) ?[0-9]{1,6})?$",
+    r"^\+?[0-9(][0-9 ().-]{5,23}[0-9]( ?(x|ext\.?) ?[0-9]{1,6})?$",
     message="Enter a phone number such as +1 202 555 0100 or (202) 555-0100 ext 12.",
     code="invalid_phone",
 )

@@ -4,6 +4,7 @@ For now every active staff user may read and write everything; per-role and per-
 rules plug in here and in each model's ``visible_to``.
 """
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 
 
@@ -22,3 +23,9 @@ def require_writer(user) -> None:
     """Raise :class:`Forbidden` unless ``user`` may change operational data."""
     if not can_use_api(user):
         raise Forbidden("You do not have permission to change operational data.")
+
+
+def visible_users(user):
+    """The user accounts ``user`` may see (public fields only are ever exposed)."""
+    users = get_user_model().objects.all()
+    return users if can_use_api(user) else users.none()

@@ -14,9 +14,10 @@ Write paths that would change rows without a history record (``QuerySet.update()
 :class:`HistoryBypassError` on tracked models.
 """
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
+from django.db.models import Q
 from simple_history.models import HistoricalRecords
 from simple_history.utils import get_m2m_reverse_field_name
 
@@ -42,7 +43,7 @@ class TrackedQuerySet(models.QuerySet):
 
     def visible_to(self, user):
         """The rows ``user`` may see."""
-        return self if can_use_api(user) else self.none()
+        return self.filter(self.model.visibility(user))
 
     def update(self, **kwargs):
         _refuse("QuerySet.update()", self.model)
@@ -86,6 +87,30 @@ class TrackedModel(models.Model):
                 errors.setdefault(name, []).extend(messages)
         if errors:
             raise ValidationError(errors)
+
+    def validate_constraints(self, exclude=None):
+        """Report a multi-field uniqueness violation on its first field (code ``unique``), so
+        clients learn which input to change instead of getting an error with no field."""
+        try:
+            super().validate_constraints(exclude=exclude)
+        except ValidationError as error:
+            keyed = {}
+            for name, messages in error.error_dict.items():
+                for message in messages:
+                    fields = (message.params or {}).get("unique_check")
+                    key = name
+                    if name == NON_FIELD_ERRORS and message.code == "unique_together" and fields:
+                        key = fields[0]
+                        message = ValidationError(
+                            message.message, code="unique", params=message.params
+                        )
+                    keyed.setdefault(key, []).append(message)
+            raise ValidationError(keyed) from None
+
+    @classmethod
+    def visibility(cls, user) -> Q:
+        """The rows ``user`` may see, as a filter (the one place visibility is decided)."""
+        return Q() if can_use_api(user) else Q(pk__in=[])
 
 
 class HistoryRecord(models.Model):
@@ -185,11 +210,11 @@ def compute_changes(instance, history_instance) -> list[dict]:
 
     for field in history_instance._history_m2m_fields:
         new = _m2m_ids(getattr(instance, field.name), "pk")
-        old = []
+        old = None
         if previous is not None:
             target = get_m2m_reverse_field_name(field)
             old = _m2m_ids(getattr(previous, field.name), f"{target}_id")
-        if old != new:
+        if (old or []) != new:
             changes.append({"field": field.name, "old": old, "new": new})
     return changes
 

@@ -24,22 +24,15 @@ class BadInput(GraphQLError):
         super().__init__(message, extensions={"code": BAD_USER_INPUT, "argument": argument})
 
 
-def _unwrap(error: GraphQLError) -> BaseException | None:
-    original = error.original_error
-    while isinstance(original, GraphQLError) and original.original_error is not None:
-        original = original.original_error
-    return original
-
-
 def client_facing(error: GraphQLError) -> GraphQLError:
     """``error`` as a client may see it.
 
-    Errors graphql-core raises about the request itself (no original exception) and
-    :class:`BadInput` are shown with a code; anything else is a bug or an outage: logged in
-    full, and masked.
+    Errors about the request itself — raised by graphql-core while parsing, validating or
+    coercing it, or deliberately as a ``GraphQLError`` such as :class:`BadInput` — are shown
+    with a code. Any other exception is a bug or an outage: logged in full, and masked.
     """
-    original = _unwrap(error)
-    if original is None or isinstance(original, BadInput):
+    original = error.original_error
+    if original is None or isinstance(original, GraphQLError):
         if not (error.extensions or {}).get("code"):
             error.extensions = {**(error.extensions or {}), "code": GRAPHQL_VALIDATION_FAILED}
         return error

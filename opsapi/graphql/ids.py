@@ -40,13 +40,15 @@ def _not_found(model, field: str) -> ValidationError:
     return field_error(field, f"No {noun} with this ID.", NOT_FOUND)
 
 
-def get_visible(model, value, *, user, field: str, queryset=None):
+def get_visible(model, value, *, user, field: str, rows=None):
     """The ``model`` row named by global ID ``value`` if ``user`` may see it.
 
+    ``rows`` is the queryset of rows ``user`` may see (default ``model.objects.visible_to``).
     Raises a field error ``not_found`` otherwise, identical for hidden and missing rows.
     """
     pk = decode_id(value, model, field=field)
-    rows = (queryset if queryset is not None else model.objects).visible_to(user)
+    if rows is None:
+        rows = model.objects.visible_to(user)
     obj = rows.filter(pk=pk).first()
     if obj is None:
         raise _not_found(model, field)

@@ -1,10 +1,11 @@
-"""Page sizes for every connection: 50 items by default, at most 100.
+"""Pages of every connection: 50 items by default, at most 100, and only real cursors.
 
 strawberry ties a connection's default page size to its maximum (``max_results``), and the
 optimizer plans the pages of nested lists straight from the query document. So, before
 execution, this extension adds ``first: 50`` to every connection field that asks for neither
 ``first`` nor ``last``, and rejects any ``first``/``last`` outside 0..100 (in the document or
-in a variable) with an error naming the argument, before any SQL runs.
+in a variable) or any ``after``/``before`` that is not a cursor this API handed out, with an
+error naming the argument, before any SQL runs.
 """
 
 from dataclasses import replace
@@ -16,17 +17,20 @@ from graphql import (
     GraphQLError,
     IntValueNode,
     NameNode,
+    StringValueNode,
     TypeInfo,
     TypeInfoVisitor,
     VariableNode,
     Visitor,
     visit,
 )
+from strawberry import relay
 from strawberry.extensions import SchemaExtension
 
 from opsapi.graphql.errors import BAD_USER_INPUT
 
 PAGE_ARGUMENTS = ("first", "last")
+CURSOR_ARGUMENTS = ("after", "before")
 
 
 def _argument_value(argument: ArgumentNode, variables: dict):
@@ -35,7 +39,18 @@ def _argument_value(argument: ArgumentNode, variables: dict):
         return variables.get(value.name.value)
     if isinstance(value, IntValueNode):
         return int(value.value)
+    if isinstance(value, StringValueNode):
+        return value.value
     return None
+
+
+def _is_cursor(value) -> bool:
+    """A cursor this API hands out (an offset, base64-encoded with the edge prefix)."""
+    try:
+        prefix, offset = relay.from_base64(value)
+    except (ValueError, TypeError):
+        return False
+    return prefix == relay.Edge.CURSOR_PREFIX and offset.isdigit()
 
 
 class _PageVisitor(Visitor):
@@ -50,24 +65,37 @@ class _PageVisitor(Visitor):
         if field is None or not all(name in field.args for name in PAGE_ARGUMENTS):
             return None
         cap = settings.GRAPHQL_MAX_PAGE_SIZE
-        given = {a.name.value: a for a in node.arguments or () if a.name.value in PAGE_ARGUMENTS}
-        for name, argument in given.items():
-            value = _argument_value(argument, self.variables)
-            if isinstance(value, int) and not isinstance(value, bool) and not 0 <= value <= cap:
+        arguments = {a.name.value: a for a in node.arguments or ()}
+        values = {
+            name: _argument_value(arguments[name], self.variables)
+            for name in (*PAGE_ARGUMENTS, *CURSOR_ARGUMENTS)
+            if name in arguments
+        }
+        for name, value in values.items():
+            if name in PAGE_ARGUMENTS:
+                bad = isinstance(value, int) and not isinstance(value, bool)
+                bad = bad and not 0 <= value <= cap
+                problem = f"must be between 0 and {cap}"
+            else:
+                bad = isinstance(value, str) and not _is_cursor(value)
+                problem = "is not a cursor returned by this API"
+            if bad:
                 self.errors.append(
                     GraphQLError(
-                        f"'{name}' on '{node.name.value}' must be between 0 and {cap}.",
-                        nodes=[argument],
+                        f"'{name}' on '{node.name.value}' {problem}.",
+                        nodes=[arguments[name]],
                         extensions={"code": BAD_USER_INPUT, "argument": name},
                     )
                 )
-        if not given:
-            default = ArgumentNode(
-                name=NameNode(value="first"),
-                value=IntValueNode(value=str(settings.GRAPHQL_PAGE_SIZE)),
-            )
-            return replace(node, arguments=(*(node.arguments or ()), default))
-        return None
+        if any(values.get(name) is not None for name in PAGE_ARGUMENTS):
+            return None
+        # Neither size given (or given as null): ask for the default page explicitly.
+        default = ArgumentNode(
+            name=NameNode(value="first"),
+            value=IntValueNode(value=str(settings.GRAPHQL_PAGE_SIZE)),
+        )
+        kept = tuple(a for a in node.arguments or () if a.name.value != "first")
+        return replace(node, arguments=(*kept, default))
 
 
 def apply_page_rules(schema, document, variables: dict):

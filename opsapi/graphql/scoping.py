@@ -1,8 +1,9 @@
 """Row scoping: the one place where a GraphQL type limits rows to what the caller may see.
 
 Every model type derives from :class:`VisibleRows`, so lists, ``node``/``nodes``, nested
-relations (which the optimizer prefetches through the same hook) and counts all go through
-the model's ``visible_to``. A row the caller may not see therefore behaves like a missing row.
+relations (which the optimizer prefetches through the same hook, on the model's base manager)
+and counts all go through the model's ``visibility`` filter. A row the caller may not see
+therefore behaves like a missing row.
 """
 
 from strawberry import Info
@@ -18,4 +19,4 @@ class VisibleRows:
 
     @classmethod
     def get_queryset(cls, queryset, info: Info, **kwargs):
-        return queryset.visible_to(current_user(info))
+        return queryset.filter(queryset.model.visibility(current_user(info)))

@@ -4,7 +4,7 @@ import strawberry_django
 from django.contrib.auth import get_user_model
 from strawberry import Info, auto, relay
 
-from opsapi.accounts.access import can_use_api
+from opsapi.accounts.access import visible_users
 from opsapi.graphql.scoping import current_user
 
 
@@ -25,4 +25,4 @@ class UserType(relay.Node):
 
     @classmethod
     def get_queryset(cls, queryset, info: Info, **kwargs):
-        return queryset if can_use_api(current_user(info)) else queryset.none()
+        return queryset & visible_users(current_user(info))

@@ -1,0 +1,49 @@
+"""Production is the default: DEBUG off, and no start without a real SECRET_KEY."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_check(**env_overrides):
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+    env.update(env_overrides)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [None, "", "short", "django-insecure-abcdefghijklmnopqrstuvwxyz0123456789"],
+)
+def test_refuses_to_start_in_production_without_a_real_secret_key(secret):
+    env = {} if secret is None else {"SECRET_KEY": secret}
+    result = run_check(**env)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_starts_with_a_real_secret_key():
+    result = run_check(SECRET_KEY="x" * 50)
+    assert result.returncode == 0, result.stderr
+
+
+def test_debug_is_off_unless_set():
+    from django.conf import settings
+
+    assert settings.DEBUG is False
+
+
+def test_development_mode_runs_without_a_configured_key():
+    assert run_check(DEBUG="1").returncode == 0
