@@ -287,7 +287,9 @@ class CoordinationAction(TrackedModel):
     version = models.PositiveIntegerField(
         default=1, help_text="Increases with every change; send it back when updating."
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, help_text="When the center issued the action."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     history = tracked_history()

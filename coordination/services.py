@@ -357,7 +357,8 @@ def create_action(
             errors.INCIDENT_CLOSED,
         )
     _check_active_partners("partner", [partner])
-    _check_due_time(due_at, now or timezone.now())
+    now = now or timezone.now()
+    _check_due_time(due_at, now)
     action = CoordinationAction(
         incident=incident,
         partner=partner,
@@ -366,6 +367,7 @@ def create_action(
         priority=priority or ActionPriority.ROUTINE,
         due_at=due_at,
         created_by=actor,
+        created_at=now,
     )
     action.full_clean()
     return save_with_history(action, actor=actor, reason=reason)

@@ -5,6 +5,8 @@ start without a real ``SECRET_KEY``. With no ``DATABASE_URL`` it runs on an embe
 so that a first run works anywhere; production sets ``DATABASE_URL`` to PostgreSQL.
 """
 
+import os
+import tempfile
 from pathlib import Path
 
 import environ
@@ -87,6 +89,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # wait for a concurrent writer instead of failing at once with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
+    # Tests use a file too (one per test process): an in-memory shared-cache database fails
+    # concurrent writers with "table is locked" instead of making them wait as a file does.
+    DATABASES["default"].setdefault("TEST", {}).setdefault(
+        "NAME", str(Path(tempfile.gettempdir()) / f"opsapi-test-{os.getpid()}.sqlite3")
     )
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)

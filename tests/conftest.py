@@ -9,6 +9,7 @@ os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db import connections
 from django.test import Client
 
 from tests.graphql import GraphQLClient
@@ -16,9 +17,15 @@ from tests.graphql import GraphQLClient
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    """Load the reference data (states, sectors, urban areas) once for the session."""
+    """Load the reference data (states, sectors, urban areas) once for the session.
+
+    The database is then serialized again, so that transactional tests marked
+    ``serialized_rollback=True`` get the reference data back after their flush.
+    """
     with django_db_blocker.unblock():
         call_command("load_reference_data", verbosity=0)
+        for connection in connections.all():
+            connection._test_serialized_contents = connection.creation.serialize_db_to_string()
 
 
 @pytest.fixture

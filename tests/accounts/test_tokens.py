@@ -76,3 +76,26 @@ def test_ensure_admin_takes_credentials_from_the_environment(db, monkeypatch):
         .objects.get(username="chief")
         .check_password("correct horse battery staple")
     )
+
+
+def test_only_the_user_or_an_administrator_manages_a_users_tokens(officer, make_user):
+    from opsapi.accounts.access import Forbidden
+
+    colleague = make_user("colleague", staff=True)
+    with pytest.raises(Forbidden):
+        issue_token(user=colleague, name="Not mine", actor=officer)
+    token, _ = issue_token(user=colleague, name="Mine", actor=colleague)
+    with pytest.raises(Forbidden):
+        revoke_token(token=token, actor=officer)
+    admin = make_user("chief", superuser=True)
+    revoke_token(token=token, actor=admin, reason="Offboarding")
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert ApiToken.objects.count() == 1
+
+
+def test_revoking_twice_changes_nothing(officer):
+    token, _ = issue_token(user=officer, name="Phone", actor=officer)
+    first = revoke_token(token=token, actor=officer).revoked_at
+    assert revoke_token(token=token, actor=officer).revoked_at == first
+    assert token.history.count() == 2
