@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Case, Value, When
+from django.db.models import Case, Exists, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from coordination.choices import (
@@ -21,7 +21,8 @@ from coordination.choices import (
     Tlp,
     UpdateKind,
 )
-from opsapi.audit.tracking import TrackedModel, TrackedQuerySet, tracked_history
+from opsapi.accounts.access import roles_of
+from opsapi.audit.tracking import NOTHING, TrackedModel, TrackedQuerySet, tracked_history
 from partners.models import Partner, Sector, State, UrbanArea
 
 LONG_TEXT = 20_000
@@ -141,13 +142,22 @@ class Incident(TrackedModel):
         related_name="shared_incidents",
         help_text="Partner organisations the incident is shared with.",
     )
+    shared_with_users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="named_incidents",
+        help_text="Individual partner users named on the incident: the only ones who may see "
+        "it when it is marked TLP:RED.",
+    )
     version = models.PositiveIntegerField(
         default=1, help_text="Increases with every change; send it back when updating."
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = tracked_history(m2m_fields=["states", "urban_areas", "sectors", "shared_with"])
+    history = tracked_history(
+        m2m_fields=["states", "urban_areas", "sectors", "shared_with", "shared_with_users"]
+    )
 
     objects = IncidentQuerySet.as_manager()
 
@@ -160,6 +170,10 @@ class Incident(TrackedModel):
 
     def __str__(self):
         return f"{self.reference} {self.title}"
+
+    @classmethod
+    def visibility(cls, user) -> Q:
+        return incident_visibility(user)
 
     def clean(self):
         if (self.latitude is None) != (self.longitude is None):
@@ -204,6 +218,16 @@ class IncidentUpdate(TrackedModel):
 
     def __str__(self):
         return f"{self.get_kind_display()} on {self.incident_id} at {self.posted_at:%Y-%m-%d %H:%M}"
+
+    @classmethod
+    def visibility(cls, user) -> Q:
+        """Partner users see the partner-visible entries of incidents they can see."""
+        roles = roles_of(user)
+        if roles.reads_everything:
+            return Q()
+        if roles.partner_id is not None:
+            return Q(partner_visible=True) & incident_visibility(user, via="incident")
+        return NOTHING
 
 
 class CoordinationActionQuerySet(TrackedQuerySet):
@@ -306,6 +330,16 @@ class CoordinationAction(TrackedModel):
     def __str__(self):
         return f"{self.get_kind_display()} to {self.partner} ({self.get_status_display()})"
 
+    @classmethod
+    def visibility(cls, user) -> Q:
+        """Partner users see their own organisation's actions, on incidents they can see."""
+        roles = roles_of(user)
+        if roles.reads_everything:
+            return Q()
+        if roles.partner_id is not None:
+            return Q(partner_id=roles.partner_id) & incident_visibility(user, via="incident")
+        return NOTHING
+
     @property
     def is_overdue(self) -> bool:
         """Still open after its due time."""
@@ -314,3 +348,33 @@ class CoordinationAction(TrackedModel):
             and self.due_at is not None
             and self.due_at < timezone.now()
         )
+
+
+def incident_visibility(user, via: str = "") -> Q:
+    """The incidents ``user`` may see, as a filter on incidents (``via=""``) or on rows that
+    point to one (``via="incident"``).
+
+    Officers and auditors see every incident. A partner user sees an incident shared with its
+    organisation — explicitly, or through a coordination action addressed to it — marked
+    CLEAR, GREEN, AMBER or AMBER+STRICT; an incident marked RED only if the user is named on
+    it. Everyone else sees none.
+    """
+    roles = roles_of(user)
+    if roles.reads_everything:
+        return Q()
+    if roles.partner_id is None:
+        return NOTHING
+    incident = OuterRef(f"{via}_id" if via else "pk")
+    tlp = f"{via}__tlp" if via else "tlp"
+    shared = Exists(
+        Incident.shared_with.through.objects.filter(
+            incident_id=incident, partner_id=roles.partner_id
+        )
+    )
+    asked = Exists(
+        CoordinationAction.objects.filter(incident_id=incident, partner_id=roles.partner_id)
+    )
+    named = Exists(
+        Incident.shared_with_users.through.objects.filter(incident_id=incident, user_id=user.pk)
+    )
+    return (~Q(**{tlp: Tlp.RED}) & (shared | asked)) | (Q(**{tlp: Tlp.RED}) & named)

@@ -33,7 +33,7 @@ from coordination.models import (
     IncidentUpdate,
     ReferenceCounter,
 )
-from opsapi.accounts.access import require_writer
+from opsapi.accounts.access import Forbidden, require_officer, require_responder, roles_of
 from opsapi.audit.tracking import save_with_history
 from opsapi.errors import (
     IN_FUTURE,
@@ -163,7 +163,7 @@ def create_incident(
     **fields,
 ) -> Incident:
     """Open a new incident with a fresh reference number."""
-    require_writer(actor)
+    require_officer(actor)
     reason = check_change_reason(reason)
     now = now or timezone.now()
     incident = Incident(category=category, severity=severity)
@@ -194,7 +194,7 @@ def create_incident(
 @transaction.atomic
 def update_incident(*, actor, incident: Incident, version: int, reason="", **changes) -> Incident:
     """Change an incident's details (not its status or sharing, which have their own rules)."""
-    require_writer(actor)
+    require_officer(actor)
     reason = check_change_reason(reason)
     incident = locked(incident)
     _check_version(incident, version)
@@ -219,7 +219,7 @@ def change_incident_status(
 ) -> Incident:
     """Move an incident to ``status`` if the transition is allowed, stamp the time it entered
     that status, and record the change on the incident's timeline."""
-    require_writer(actor)
+    require_officer(actor)
     reason = check_change_reason(reason)
     incident = locked(incident)
     _check_version(incident, version)
@@ -257,37 +257,58 @@ def change_incident_status(
     return incident
 
 
+def _check_named_users(users) -> None:
+    if any(not (user.is_active and roles_of(user).partner_id) for user in users):
+        raise field_error(
+            "users",
+            "Only active partner users can be named on an incident.",
+            errors.NOT_A_PARTNER_USER,
+        )
+
+
 @transaction.atomic
-def share_incident(*, actor, incident: Incident, version: int, partners, reason="") -> Incident:
-    """Share an incident with more partner organisations."""
-    require_writer(actor)
+def share_incident(
+    *, actor, incident: Incident, version: int, partners=(), users=(), reason=""
+) -> Incident:
+    """Share an incident with more partner organisations, and name more individual partner
+    users on it (named users are the only partner users who see it when it is TLP:RED)."""
+    require_officer(actor)
     reason = check_change_reason(reason)
     incident = locked(incident)
     _check_version(incident, version)
     _check_active_partners("partners", partners)
-    current = list(incident.shared_with.all())
-    added = [p for p in partners if p not in current]
-    if not added:
+    _check_named_users(users)
+    links = {}
+    for name, added in (("shared_with", partners), ("shared_with_users", users)):
+        current = list(getattr(incident, name).all())
+        new = [obj for obj in added if obj not in current]
+        if new:
+            links[name] = current + new
+    if not links:
         return incident
     incident.version += 1
-    return save_with_history(
-        incident, actor=actor, reason=reason, links={"shared_with": current + added}
-    )
+    return save_with_history(incident, actor=actor, reason=reason, links=links)
 
 
 @transaction.atomic
-def unshare_incident(*, actor, incident: Incident, version: int, partners, reason="") -> Incident:
-    """Stop sharing an incident with some partner organisations."""
-    require_writer(actor)
+def unshare_incident(
+    *, actor, incident: Incident, version: int, partners=(), users=(), reason=""
+) -> Incident:
+    """Stop sharing an incident with some partner organisations or named users."""
+    require_officer(actor)
     reason = check_change_reason(reason)
     incident = locked(incident)
     _check_version(incident, version)
-    current = list(incident.shared_with.all())
-    remaining = [p for p in current if p not in partners]
-    if len(remaining) == len(current):
+    links = {}
+    for name, removed in (("shared_with", partners), ("shared_with_users", users)):
+        current = list(getattr(incident, name).all())
+        remaining = [obj for obj in current if obj not in removed]
+        if len(remaining) != len(current):
+            links[name] = remaining
+    if not links:
         return incident
     incident.version += 1
-    return save_with_history(incident, actor=actor, reason=reason, links={"shared_with": remaining})
+    return save_with_history(incident, actor=actor, reason=reason, links=links)
 
 
 @transaction.atomic
@@ -301,8 +322,18 @@ def add_incident_update(
     reason="",
     now=None,
 ) -> IncidentUpdate:
-    """Post an entry (note or situation report) on an incident's timeline."""
-    require_writer(actor)
+    """Post an entry (note or situation report) on an incident's timeline.
+
+    Officers post internal or partner-visible entries; a partner user posts on incidents it
+    can see, and its entries are always partner-visible.
+    """
+    roles = roles_of(actor)
+    if roles.partner_id is not None and not roles.officer:
+        if not Incident.objects.visible_to(actor).filter(pk=incident.pk).exists():
+            raise Forbidden("You cannot post on this incident.")
+        partner_visible = True
+    else:
+        require_officer(actor)
     reason = check_change_reason(reason)
     if kind == UpdateKind.STATUS_CHANGE:
         raise field_error(
@@ -348,7 +379,7 @@ def create_action(
     now=None,
 ) -> CoordinationAction:
     """Ask one partner to do something about one incident."""
-    require_writer(actor)
+    require_officer(actor)
     reason = check_change_reason(reason)
     if incident.status == IncidentStatus.CLOSED:
         raise field_error(
@@ -378,7 +409,7 @@ def update_action(
     *, actor, action: CoordinationAction, version: int, reason="", **changes
 ) -> CoordinationAction:
     """Change what an open action asks, its priority or its due time."""
-    require_writer(actor)
+    require_officer(actor)
     reason = check_change_reason(reason)
     action = locked(action)
     _check_version(action, version)
@@ -397,7 +428,7 @@ def acknowledge_action(
     *, actor, action: CoordinationAction, version: int, reason="", now=None
 ) -> CoordinationAction:
     """The partner confirms it has received the request."""
-    require_writer(actor)
+    require_responder(actor, action)
     reason = check_change_reason(reason)
     action = locked(action)
     _check_version(action, version)
@@ -427,7 +458,7 @@ def respond_to_action(
     now=None,
 ) -> CoordinationAction:
     """The partner reports progress, completion or that it declines, with its response."""
-    require_writer(actor)
+    require_responder(actor, action)
     reason = check_change_reason(reason)
     action = locked(action)
     _check_version(action, version)
@@ -454,7 +485,7 @@ def cancel_action(
     *, actor, action: CoordinationAction, version: int, reason="", now=None
 ) -> CoordinationAction:
     """The center withdraws an open request."""
-    require_writer(actor)
+    require_officer(actor)
     reason = check_change_reason(reason)
     action = locked(action)
     _check_version(action, version)

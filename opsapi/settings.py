@@ -5,6 +5,8 @@ start without a real ``SECRET_KEY``. With no ``DATABASE_URL`` it runs on an embe
 so that a first run works anywhere; production sets ``DATABASE_URL`` to PostgreSQL.
 """
 
+import hashlib
+import hmac
 import os
 import tempfile
 from pathlib import Path
@@ -40,9 +42,10 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Before simple_history: its history-deleting commands are replaced by refusals here.
+    "opsapi.audit",
     "simple_history",
     "strawberry_django",
-    "opsapi.audit",
     "opsapi.accounts",
     "partners",
     "coordination",
@@ -126,6 +129,14 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.cons
 # History: change reasons are free text (an audit answer, not a label), history ids are 64-bit.
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 SIMPLE_HISTORY_REVERT_DISABLED = True
+
+# Key of the history records' HMAC chain (docs/audit.md). Keep it outside the database and
+# stable: records written under one key verify only with that key. Derived from SECRET_KEY
+# unless set.
+AUDIT_CHAIN_KEY = (
+    env.str("AUDIT_CHAIN_KEY", default="")
+    or hmac.new(SECRET_KEY.encode(), b"opsapi audit chain", hashlib.sha256).hexdigest()
+)
 
 STRAWBERRY_DJANGO = {
     "FIELD_DESCRIPTION_FROM_HELP_TEXT": True,

@@ -3,8 +3,10 @@
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models import Q
 
-from opsapi.audit.tracking import TrackedModel, tracked_history
+from opsapi.accounts.access import roles_of
+from opsapi.audit.tracking import NOTHING, TrackedModel, tracked_history
 from partners.choices import PartnerKind, PartnerLevel, StateKind
 
 phone_validator = RegexValidator(
@@ -15,6 +17,15 @@ phone_validator = RegexValidator(
 
 # Levels of government whose partners always sit in one state, DC or territory.
 LEVELS_WITH_STATE = {PartnerLevel.STATE, PartnerLevel.LOCAL, PartnerLevel.TERRITORIAL}
+
+
+def _partner_visibility(user, partner_field: str) -> Q:
+    roles = roles_of(user)
+    if roles.reads_everything or roles.administrator:
+        return Q()
+    if roles.partner_id is not None:
+        return Q(**{partner_field: roles.partner_id})
+    return NOTHING
 
 
 class State(TrackedModel):
@@ -137,6 +148,12 @@ class Partner(TrackedModel):
     def __str__(self):
         return self.name
 
+    @classmethod
+    def visibility(cls, user) -> Q:
+        """Officers, auditors and administrators see every partner; a partner user sees its
+        own organisation only (other partners' names are need-to-know too)."""
+        return _partner_visibility(user, "pk")
+
     def clean(self):
         errors = {}
         if self.level in LEVELS_WITH_STATE and self.state_id is None:
@@ -191,6 +208,11 @@ class Contact(TrackedModel):
 
     def __str__(self):
         return f"{self.name} ({self.partner})"
+
+    @classmethod
+    def visibility(cls, user) -> Q:
+        """Contacts are seen with their partner."""
+        return _partner_visibility(user, "partner_id")
 
     def clean(self):
         if not self.email and not self.phone:

@@ -7,7 +7,7 @@ writes inside one transaction with exactly one history record per changed row.
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from opsapi.accounts.access import require_writer
+from opsapi.accounts.access import require_administrator, require_partner_manager
 from opsapi.audit.tracking import HISTORY_RELATED_NAME, delete_with_history, save_with_history
 from opsapi.errors import check_change_reason
 from opsapi.services import apply_changes, locked
@@ -22,7 +22,7 @@ CONTACT_FIELDS = frozenset({"name", "title", "email", "phone", "is_primary", "is
 @transaction.atomic
 def create_partner(*, actor, name, kind, level, sectors=(), reason="", **fields) -> Partner:
     """Register a partner organisation."""
-    require_writer(actor)
+    require_partner_manager(actor)
     reason = check_change_reason(reason)
     partner = Partner(kind=kind, level=level)
     apply_changes(partner, {"name": name, **fields}, PARTNER_FIELDS)
@@ -33,7 +33,7 @@ def create_partner(*, actor, name, kind, level, sectors=(), reason="", **fields)
 @transaction.atomic
 def update_partner(*, actor, partner: Partner, reason="", sectors=None, **changes) -> Partner:
     """Change a partner's details; ``sectors`` (if given) replaces its sector list."""
-    require_writer(actor)
+    require_partner_manager(actor)
     reason = check_change_reason(reason)
     partner = locked(partner)
     changed = apply_changes(partner, changes, PARTNER_FIELDS)
@@ -59,7 +59,7 @@ def _demote_other_primary_contacts(contact: Contact, actor) -> None:
 @transaction.atomic
 def create_contact(*, actor, partner: Partner, name, reason="", **fields) -> Contact:
     """Add a contact person to a partner."""
-    require_writer(actor)
+    require_partner_manager(actor)
     reason = check_change_reason(reason)
     contact = Contact(partner=partner)
     apply_changes(contact, {"name": name, **fields}, CONTACT_FIELDS)
@@ -73,7 +73,7 @@ def create_contact(*, actor, partner: Partner, name, reason="", **fields) -> Con
 @transaction.atomic
 def update_contact(*, actor, contact: Contact, reason="", **changes) -> Contact:
     """Change a contact's details."""
-    require_writer(actor)
+    require_partner_manager(actor)
     reason = check_change_reason(reason)
     contact = locked(contact)
     if not apply_changes(contact, changes, CONTACT_FIELDS):
@@ -88,7 +88,7 @@ def update_contact(*, actor, contact: Contact, reason="", **changes) -> Contact:
 @transaction.atomic
 def delete_contact(*, actor, contact: Contact, reason="") -> Contact:
     """Remove a contact. Its history is kept and ends with a deletion record."""
-    require_writer(actor)
+    require_partner_manager(actor)
     reason = check_change_reason(reason)
     contact = locked(contact)  # the deletion record shows the row as stored, not as edited
     pk = contact.pk
@@ -110,7 +110,7 @@ IN_USE = "in_use"
 def _save_reference(model, row, allowed, *, actor, reason, fields, links=None):
     """Create ``model`` (``row`` None) or change ``row``: one history record, or none if
     nothing differs. ``links`` maps many-to-many names to their complete new set (None: keep)."""
-    require_writer(actor)
+    require_administrator(actor)
     reason = check_change_reason(reason)
     row = model() if row is None else locked(row)
     changed = apply_changes(row, fields, allowed)
@@ -171,7 +171,7 @@ def reference_uses(row, *, limit=10) -> list:
 @transaction.atomic
 def delete_reference(*, actor, row: State | UrbanArea | Sector, reason="") -> None:
     """Delete a state, urban area or sector that nothing refers to; its history is kept."""
-    require_writer(actor)
+    require_administrator(actor)
     reason = check_change_reason(reason)
     if not isinstance(row, State | UrbanArea | Sector):
         raise TypeError(f"{type(row).__name__} is not reference data.")

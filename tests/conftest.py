@@ -8,10 +8,14 @@ os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import connections
 from django.test import Client
 
+from opsapi.accounts.access import AUDITOR, OPS_OFFICER, PARTNER_USER
+from opsapi.accounts.models import PartnerMembership
+from opsapi.audit.tracking import save_with_history
 from tests.graphql import GraphQLClient
 
 
@@ -30,30 +34,58 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 @pytest.fixture
 def make_user(db):
-    """Create a user: ``make_user("name", staff=True)``."""
+    """Create a user: ``make_user("name", roles=[OPS_OFFICER])``, or a partner user with
+    ``make_user("name", partner=some_partner)``. No roles: an account that may see nothing."""
 
-    def make(username, *, staff=False, superuser=False, **fields):
-        return get_user_model().objects.create_user(
+    def make(username, *, roles=(), partner=None, staff=False, superuser=False, **fields):
+        user = get_user_model().objects.create_user(
             username=username,
             password=secrets.token_urlsafe(16),
             is_staff=staff or superuser,
             is_superuser=superuser,
             **fields,
         )
+        if partner is not None:
+            roles = (*roles, PARTNER_USER)
+            save_with_history(PartnerMembership(user=user, partner=partner), actor=None)
+        user.groups.set(Group.objects.filter(name__in=roles))
+        return user
 
     return make
 
 
 @pytest.fixture
 def officer(make_user):
-    """An operations officer (staff) who reads and writes operational data."""
-    return make_user("officer", staff=True, first_name="Olivia", last_name="Officer")
+    """An operations officer, who reads everything and writes operational data."""
+    return make_user(
+        "officer", roles=[OPS_OFFICER], staff=True, first_name="Olivia", last_name="Officer"
+    )
+
+
+@pytest.fixture
+def auditor(make_user):
+    """An auditor, who reads everything including history and writes nothing."""
+    return make_user("auditor", roles=[AUDITOR], staff=True)
+
+
+@pytest.fixture
+def administrator(make_user):
+    """An administrator (superuser): the Django admin, partner management, roles."""
+    return make_user("administrator", superuser=True)
 
 
 @pytest.fixture
 def outsider(make_user):
     """An authenticated user with no role at the center."""
     return make_user("outsider")
+
+
+@pytest.fixture
+def officer_client(officer):
+    """Django test client logged in as the officer (for admin pages)."""
+    client = Client()
+    client.force_login(officer)
+    return client
 
 
 @pytest.fixture

@@ -1,8 +1,10 @@
 """The demo watch officers, whose accounts also mark a database as seeded."""
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 
 from coordination.demo.errors import DemoDataError
+from opsapi.accounts.access import OPS_OFFICER
 
 OFFICERS = (
     ("demo.officer1", "Morgan", "Hale"),
@@ -16,7 +18,7 @@ OFFICER_EMAIL_DOMAIN = "opscenter.example.org"
 
 
 def create_officers() -> list:
-    """The demo watch officers: staff accounts nobody can log in to (no usable password)."""
+    """The demo watch officers: operations officers nobody can log in to (no usable password)."""
     users = get_user_model().objects
     usernames = [username for username, _, _ in OFFICERS]
     existing = users.filter(username__in=usernames).order_by("username").first()
@@ -25,7 +27,7 @@ def create_officers() -> list:
             f"Demo data is already present (user {existing.username} exists); seed_demo adds it "
             "only once. To seed again, start from an empty database."
         )
-    return [
+    officers = [
         users.create_user(
             username=username,
             email=f"{username}@{OFFICER_EMAIL_DOMAIN}",
@@ -36,3 +38,7 @@ def create_officers() -> list:
         )
         for username, first, last in OFFICERS
     ]
+    role = Group.objects.get(name=OPS_OFFICER)
+    for officer in officers:
+        officer.groups.add(role)
+    return officers

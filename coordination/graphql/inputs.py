@@ -104,15 +104,21 @@ class AddIncidentUpdateInput:
     change_reason: str | None = strawberry.field(default=None, description=REASON)
 
 
-@strawberry.input(description="Partners to share an incident with.")
+@strawberry.input(description="Partners (and named partner users) to share an incident with.")
 class ShareIncidentInput:
     id: strawberry.ID = strawberry.field(description="The Incident ID.")
     version: int = strawberry.field(description=VERSION)
-    partners: list[strawberry.ID] = strawberry.field(description="Partner IDs.")
+    partners: list[strawberry.ID] = strawberry.field(
+        default_factory=list, description="Partner IDs."
+    )
+    users: list[strawberry.ID] = strawberry.field(
+        default_factory=list,
+        description="User IDs of partner users to name on the incident (TLP:RED needs them).",
+    )
     change_reason: str | None = strawberry.field(default=None, description=REASON)
 
 
-@strawberry.input(description="Partners to stop sharing an incident with.")
+@strawberry.input(description="Partners (and named users) to stop sharing an incident with.")
 class UnshareIncidentInput(ShareIncidentInput):
     pass
 

@@ -64,6 +64,17 @@ def _incident_arguments(changes: dict, user) -> dict:
     return changes
 
 
+def _sharing(data, user) -> dict:
+    return {
+        "version": data.version,
+        "partners": get_visible_list(Partner, data.partners, user=user, field="partners"),
+        "users": get_visible_list(
+            get_user_model(), data.users, user=user, field="users", rows=visible_users(user)
+        ),
+        "reason": data.change_reason,
+    }
+
+
 def _incident(value, user, field="id") -> models.Incident:
     return get_visible(models.Incident, value, user=user, field=field)
 
@@ -131,26 +142,22 @@ class CoordinationMutation:
             reason=data.change_reason,
         )
 
-    @strawberry_django.mutation(description="Share an incident with partner organisations.")
+    @strawberry_django.mutation(
+        description="Share an incident with partner organisations and named partner users."
+    )
     def share_incident(self, info: Info, data: named_input(ShareIncidentInput)) -> Incident:
         user = current_user(info)
         return services.share_incident(
-            actor=user,
-            incident=_incident(data.id, user),
-            version=data.version,
-            partners=get_visible_list(Partner, data.partners, user=user, field="partners"),
-            reason=data.change_reason,
+            actor=user, incident=_incident(data.id, user), **_sharing(data, user)
         )
 
-    @strawberry_django.mutation(description="Stop sharing an incident with some partners.")
+    @strawberry_django.mutation(
+        description="Stop sharing an incident with some partners or named users."
+    )
     def unshare_incident(self, info: Info, data: named_input(UnshareIncidentInput)) -> Incident:
         user = current_user(info)
         return services.unshare_incident(
-            actor=user,
-            incident=_incident(data.id, user),
-            version=data.version,
-            partners=get_visible_list(Partner, data.partners, user=user, field="partners"),
-            reason=data.change_reason,
+            actor=user, incident=_incident(data.id, user), **_sharing(data, user)
         )
 
     @strawberry_django.mutation(description="Ask a partner to act on an incident.")

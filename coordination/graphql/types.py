@@ -58,6 +58,9 @@ class Incident(VisibleRows, relay.Node):
     sectors: list[Sector] = strawberry_django.field(description="Sectors affected.")
     source: auto
     lead: UserType | None
+    shared_with_users: list[UserType] = strawberry_django.field(
+        description="Individual partner users named on the incident (needed for TLP:RED)."
+    )
     version: auto
     created_at: auto
     updated_at: auto

@@ -9,7 +9,7 @@ class AuditConfig(AppConfig):
     def ready(self):
         from simple_history.signals import pre_create_historical_record
 
-        from opsapi.audit.tracking import stamp_historical_record
+        from opsapi.audit.recording import stamp_historical_record
 
         pre_create_historical_record.connect(
             stamp_historical_record, dispatch_uid="opsapi.audit.stamp_historical_record"

@@ -2,12 +2,13 @@
 
 Every tracked model derives from :class:`TrackedModel` and declares ``history =
 tracked_history(...)``. Each historical record then carries, besides simple-history's who /
-when / why / type and the full row snapshot:
+when / why / type and the full row snapshot (see :mod:`opsapi.audit.recording`):
 
 - ``request_id``: the request or command run that made the change;
 - ``changes``: the field-level difference to the object's previous record, computed when the
   record is written (so reading a trail never has to fetch predecessors, and the record states
-  what the change was at the time it was made).
+  what the change was at the time it was made);
+- ``previous_hash`` and ``record_hash``: the per-object HMAC chain (:mod:`opsapi.audit.chain`).
 
 Write paths that would change rows without a history record (``QuerySet.update()``,
 ``bulk_update()``, ``bulk_create()`` and saving ``F()`` expressions) raise
@@ -15,16 +16,17 @@ Write paths that would change rows without a history record (``QuerySet.update()
 """
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
-from simple_history.utils import get_m2m_reverse_field_name
 
-from opsapi.accounts.access import can_use_api
-from opsapi.audit.context import current_request_id
+from opsapi.accounts.access import roles_of
+from opsapi.audit.chain import AuditJSONEncoder
 
 HISTORY_RELATED_NAME = "history_records"
+
+# A filter that matches no row (Django answers it without a query).
+NOTHING = Q(pk__in=[])
 
 
 class HistoryBypassError(RuntimeError):
@@ -109,8 +111,12 @@ class TrackedModel(models.Model):
 
     @classmethod
     def visibility(cls, user) -> Q:
-        """The rows ``user`` may see, as a filter (the one place visibility is decided)."""
-        return Q() if can_use_api(user) else Q(pk__in=[])
+        """The rows ``user`` may see, as a filter: the one place a model decides visibility.
+
+        By default anyone with a role sees every row (reference data); operational models
+        narrow this down.
+        """
+        return Q() if roles_of(user).any else NOTHING
 
 
 class HistoryRecord(models.Model):
@@ -124,8 +130,14 @@ class HistoryRecord(models.Model):
     )
     changes = models.JSONField(
         default=list,
-        encoder=DjangoJSONEncoder,
+        encoder=AuditJSONEncoder,
         help_text="Field-level difference to the previous record: [{field, old, new}].",
+    )
+    previous_hash = models.CharField(
+        max_length=64, blank=True, help_text="record_hash of the object's previous record."
+    )
+    record_hash = models.CharField(
+        max_length=64, help_text="HMAC of this record's content and previous_hash."
     )
 
     class Meta:
@@ -145,15 +157,40 @@ class TrackedHistoricalRecords(HistoricalRecords):
         if sender is self.cls:
             sender._history_tracker = self
 
+    def post_save(self, instance, created, using=None, **kwargs):
+        # A save of untracked fields only (a user's last_login) changes nothing on the record.
+        update_fields = kwargs.get("update_fields")
+        if not created and update_fields and set(update_fields) <= set(self.excluded_fields):
+            return
+        super().post_save(instance, created, using=using, **kwargs)
 
-def tracked_history(*, m2m_fields=()):
+
+def tracked_history(*, m2m_fields=(), **options):
     """The ``HistoricalRecords`` configuration shared by all tracked models."""
     return TrackedHistoricalRecords(
         bases=[HistoryRecord],
         history_id_field=models.BigAutoField(primary_key=True),
         related_name=HISTORY_RELATED_NAME,
         m2m_fields=list(m2m_fields),
+        **options,
     )
+
+
+def track_existing_model(model, *, app_config_name: str, app_label: str, **options):
+    """Track a model of another app (e.g. ``auth.User``) with the same configuration, its
+    history model living in our app ``app_label``.
+
+    Does what ``simple_history.register`` does; register derives the history model's module
+    from the app *label*, which for an app inside a package (opsapi.accounts) is not importable.
+    """
+    records = tracked_history(app=app_label, **options)
+    records.manager_name = "history"
+    records.table_name = None
+    records.module = f"{app_config_name}.models"
+    records.cls = model
+    records.add_extra_methods(model)
+    records.finalize(model)
+    return records
 
 
 def save_with_history(obj, *, actor, reason: str = "", links=None):
@@ -185,41 +222,3 @@ def delete_with_history(obj, *, actor, reason: str = ""):
     obj._history_user = actor
     obj._change_reason = reason or None
     obj.delete()
-
-
-def _m2m_ids(manager, attname: str) -> list:
-    return sorted(manager.values_list(attname, flat=True))
-
-
-def compute_changes(instance, history_instance) -> list[dict]:
-    """What ``history_instance`` changes relative to the object's previous record."""
-    if history_instance.history_type == "-":
-        return []
-    previous = None
-    if history_instance.history_type == "~":
-        previous = instance.history.order_by("-history_date", "-history_id").first()
-
-    changes = []
-    for field in history_instance.tracked_fields:
-        if field.primary_key:
-            continue
-        new = getattr(history_instance, field.attname)
-        old = getattr(previous, field.attname) if previous else None
-        if old != new:
-            changes.append({"field": field.name, "old": old, "new": new})
-
-    for field in history_instance._history_m2m_fields:
-        new = _m2m_ids(getattr(instance, field.name), "pk")
-        old = None
-        if previous is not None:
-            target = get_m2m_reverse_field_name(field)
-            old = _m2m_ids(getattr(previous, field.name), f"{target}_id")
-        if (old or []) != new:
-            changes.append({"field": field.name, "old": old, "new": new})
-    return changes
-
-
-def stamp_historical_record(sender, instance, history_instance, **kwargs):
-    """pre_create_historical_record: add the request id and the field-level changes."""
-    history_instance.request_id = current_request_id()
-    history_instance.changes = compute_changes(instance, history_instance)

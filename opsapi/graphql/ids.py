@@ -55,15 +55,20 @@ def get_visible(model, value, *, user, field: str, rows=None):
     return obj
 
 
-def get_visible_list(model, values, *, user, field: str) -> list:
-    """The ``model`` rows named by a list of global IDs, in the order given, duplicates dropped."""
+def get_visible_list(model, values, *, user, field: str, rows=None) -> list:
+    """The ``model`` rows named by a list of global IDs, in the order given, duplicates dropped.
+
+    ``rows`` as for :func:`get_visible`.
+    """
     values = list(values or [])
     if len(values) > MAX_IDS_PER_ARGUMENT:
         raise field_error(
             field, f"Give at most {MAX_IDS_PER_ARGUMENT} IDs at a time.", TOO_MANY_ITEMS
         )
     pks = list(dict.fromkeys(decode_id(v, model, field=field) for v in values))
-    found = model.objects.visible_to(user).in_bulk(pks)
+    if rows is None:
+        rows = model.objects.visible_to(user)
+    found = rows.in_bulk(pks)
     if len(found) != len(pks):
         raise _not_found(model, field)
     return [found[pk] for pk in pks]

@@ -2,10 +2,11 @@
 
 import pytest
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.db.models import F
 
 from coordination.models import CoordinationAction, Incident, IncidentUpdate
-from opsapi.accounts.models import ApiToken
+from opsapi.accounts.models import ApiToken, PartnerMembership
 from opsapi.audit.context import command_context
 from opsapi.audit.tracking import HistoryBypassError, TrackedModel, save_with_history
 from partners.models import Contact, Partner, Sector, State, UrbanArea
@@ -21,6 +22,7 @@ TRACKED = [
     IncidentUpdate,
     CoordinationAction,
     ApiToken,
+    PartnerMembership,
 ]
 
 
@@ -34,8 +36,9 @@ def test_every_domain_model_is_tracked():
         and m.__name__ != "ReferenceCounter"
     }
     assert tracked == set(TRACKED)
-    for model in TRACKED:
-        assert issubclass(model, TrackedModel)
+    assert all(issubclass(model, TrackedModel) for model in TRACKED)
+    # Users are tracked too (role changes are on the record), with the same history model.
+    for model in [*TRACKED, get_user_model()]:
         assert model.history.model._meta.pk.get_internal_type() == "BigAutoField"
 
 
@@ -45,7 +48,9 @@ def test_many_to_many_links_are_tracked():
         "urban_areas",
         "sectors",
         "shared_with",
+        "shared_with_users",
     }
+    assert {f.name for f in get_user_model().history.model._history_m2m_fields} == {"groups"}
     assert {f.name for f in Partner.history.model._history_m2m_fields} == {"sectors"}
     assert {f.name for f in UrbanArea.history.model._history_m2m_fields} == {"states"}
 

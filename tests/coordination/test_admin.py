@@ -74,11 +74,11 @@ def listed(client, url, **params) -> set:
 # --- finding incidents and actions ------------------------------------------------------------
 
 
-def test_search_incidents_by_reference_and_title(admin_client, incidents):
+def test_search_incidents_by_reference_and_title(officer_client, incidents):
     cyber, flood = incidents["cyber"], incidents["flood"]
 
-    assert listed(admin_client, INCIDENT_LIST, q=cyber.reference) == {cyber}
-    assert listed(admin_client, INCIDENT_LIST, q="ohio") == {flood}
+    assert listed(officer_client, INCIDENT_LIST, q=cyber.reference) == {cyber}
+    assert listed(officer_client, INCIDENT_LIST, q="ohio") == {flood}
 
 
 @pytest.mark.parametrize(
@@ -91,15 +91,15 @@ def test_search_incidents_by_reference_and_title(admin_client, incidents):
         ("tlp__exact", Tlp.RED, "cyber"),
     ],
 )
-def test_incident_list_filters(admin_client, incidents, parameter, value, expected):
-    assert listed(admin_client, INCIDENT_LIST, **{parameter: value}) == {incidents[expected]}
+def test_incident_list_filters(officer_client, incidents, parameter, value, expected):
+    assert listed(officer_client, INCIDENT_LIST, **{parameter: value}) == {incidents[expected]}
 
 
-def test_search_actions_by_incident_reference_and_title(admin_client, incidents, actions):
+def test_search_actions_by_incident_reference_and_title(officer_client, incidents, actions):
     reference = incidents["cyber"].reference
 
-    assert listed(admin_client, ACTION_LIST, q=reference) == {actions["deployment"]}
-    assert listed(admin_client, ACTION_LIST, q="flooding") == {actions["overdue"]}
+    assert listed(officer_client, ACTION_LIST, q=reference) == {actions["deployment"]}
+    assert listed(officer_client, ACTION_LIST, q="flooding") == {actions["overdue"]}
 
 
 @pytest.mark.parametrize(
@@ -112,17 +112,17 @@ def test_search_actions_by_incident_reference_and_title(admin_client, incidents,
         ("overdue", "no", "deployment"),
     ],
 )
-def test_action_list_filters(admin_client, actions, parameter, value, expected):
-    assert listed(admin_client, ACTION_LIST, **{parameter: value}) == {actions[expected]}
+def test_action_list_filters(officer_client, actions, parameter, value, expected):
+    assert listed(officer_client, ACTION_LIST, **{parameter: value}) == {actions[expected]}
 
 
 # --- read-only --------------------------------------------------------------------------------
 
 
-def test_incident_page_shows_its_timeline_and_actions(admin_client, incidents, actions):
+def test_incident_page_shows_its_timeline_and_actions(officer_client, incidents, actions):
     cyber = incidents["cyber"]
 
-    response = admin_client.get(reverse("admin:coordination_incident_change", args=[cyber.pk]))
+    response = officer_client.get(reverse("admin:coordination_incident_change", args=[cyber.pk]))
 
     page = response.content.decode()
     assert response.status_code == 200
@@ -136,27 +136,27 @@ def test_incident_page_shows_its_timeline_and_actions(admin_client, incidents, a
 
 
 @pytest.mark.parametrize("model", ["incident", "coordinationaction"])
-def test_no_add_change_or_delete(admin_client, incidents, actions, model):
+def test_no_add_change_or_delete(officer_client, incidents, actions, model):
     row = incidents["cyber"] if model == "incident" else actions["deployment"]
     change_url = reverse(f"admin:coordination_{model}_change", args=[row.pk])
     records_before = row.history.count()
 
-    assert admin_client.get(reverse(f"admin:coordination_{model}_add")).status_code == 403
+    assert officer_client.get(reverse(f"admin:coordination_{model}_add")).status_code == 403
     assert (
-        admin_client.post(change_url, {"title": "Changed", "status": "closed"}).status_code == 403
+        officer_client.post(change_url, {"title": "Changed", "status": "closed"}).status_code == 403
     )
     delete_url = reverse(f"admin:coordination_{model}_delete", args=[row.pk])
-    assert admin_client.post(delete_url, {"post": "yes"}).status_code == 403
-    changelist = admin_client.get(reverse(f"admin:coordination_{model}_changelist"))
+    assert officer_client.post(delete_url, {"post": "yes"}).status_code == 403
+    changelist = officer_client.get(reverse(f"admin:coordination_{model}_changelist"))
     assert "delete_selected" not in changelist.content.decode()
     assert row.history.count() == records_before
     assert type(row).objects.filter(pk=row.pk).exists()
 
 
-def test_history_page_lists_the_records(admin_client, officer, incidents):
+def test_history_page_lists_the_records(officer_client, officer, incidents):
     cyber = incidents["cyber"]
 
-    response = admin_client.get(reverse("admin:coordination_incident_history", args=[cyber.pk]))
+    response = officer_client.get(reverse("admin:coordination_incident_history", args=[cyber.pk]))
 
     page = response.content.decode()
     assert response.status_code == 200
@@ -165,13 +165,13 @@ def test_history_page_lists_the_records(admin_client, officer, incidents):
 
 
 @pytest.mark.parametrize("model", [Incident, CoordinationAction])
-def test_history_versions_cannot_be_saved_back(admin_client, incidents, actions, model):
+def test_history_versions_cannot_be_saved_back(officer_client, incidents, actions, model):
     row = model.objects.order_by("pk").first()
     record = row.history.order_by("history_id").first()
     name = model._meta.model_name
     url = reverse(f"admin:coordination_{name}_simple_history", args=[row.pk, record.pk])
     records_before = row.history.count()
 
-    assert admin_client.get(url).status_code == 200
-    assert admin_client.post(url, {"title": "Rewritten", "status": "closed"}).status_code == 403
+    assert officer_client.get(url).status_code == 200
+    assert officer_client.post(url, {"title": "Rewritten", "status": "closed"}).status_code == 403
     assert row.history.count() == records_before

@@ -445,11 +445,11 @@ def test_deleting_a_state_in_use_fails_with_a_message(admin_client, partner):
     assert State.objects.filter(pk=texas.pk).exists()
 
 
-def test_a_state_linked_only_by_an_incident_is_in_use_too(admin_client, admin_user):
+def test_a_state_linked_only_by_an_incident_is_in_use_too(admin_client, admin_user, officer):
     state_row = services.save_state(
         actor=admin_user, code="ZZ", name="Test Territory", fips="99", kind="territory"
     )
-    incident = make_incident(admin_user, states=[state_row])
+    incident = make_incident(officer, states=[state_row])
 
     response = admin_client.post(
         reverse("admin:partners_state_delete", args=[state_row.pk]), {"post": "yes"}

@@ -4,7 +4,7 @@ import strawberry_django
 from django.contrib.auth import get_user_model
 from strawberry import Info, auto, relay
 
-from opsapi.accounts.access import visible_users
+from opsapi.accounts.access import user_visibility
 from opsapi.graphql.scoping import current_user
 
 
@@ -25,4 +25,4 @@ class UserType(relay.Node):
 
     @classmethod
     def get_queryset(cls, queryset, info: Info, **kwargs):
-        return queryset & visible_users(current_user(info))
+        return queryset.filter(user_visibility(current_user(info)))

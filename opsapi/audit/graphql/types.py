@@ -15,7 +15,7 @@ from strawberry import Info, relay
 from strawberry.scalars import JSON
 from strawberry.utils.str_converters import to_camel_case
 
-from opsapi.accounts.access import can_use_api
+from opsapi.accounts.access import can_read_history
 from opsapi.accounts.graphql.types import UserType
 from opsapi.audit.tracking import HISTORY_RELATED_NAME
 from opsapi.graphql.connection import DjangoListConnection, connection
@@ -104,7 +104,7 @@ def history_entry_type(model) -> type:
 
         @classmethod
         def get_queryset(cls, queryset, info: Info, **kwargs):
-            return queryset if can_use_api(current_user(info)) else queryset.none()
+            return queryset if can_read_history(current_user(info)) else queryset.none()
 
     return Entry
 

@@ -2,14 +2,18 @@ import os
 import secrets
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
+
+from opsapi.accounts.access import OPS_OFFICER
 
 
 class Command(BaseCommand):
     help = (
         "Create the first administrator if there is none. The username and password come from "
         "OPSAPI_ADMIN_USERNAME / OPSAPI_ADMIN_PASSWORD, or a random password is generated and "
-        "printed once."
+        "printed once. The first administrator is also an operations officer, so that the "
+        "API shows it the operational data from the start."
     )
 
     def handle(self, *args, **options):
@@ -19,7 +23,8 @@ class Command(BaseCommand):
             return
         username = os.environ.get("OPSAPI_ADMIN_USERNAME", "admin")
         password = os.environ.get("OPSAPI_ADMIN_PASSWORD") or secrets.token_urlsafe(18)
-        users.create_superuser(username=username, email="", password=password)
+        admin = users.create_superuser(username=username, email="", password=password)
+        admin.groups.add(Group.objects.get(name=OPS_OFFICER))
         self.stdout.write(self.style.SUCCESS("Created the administrator account:"))
         self.stdout.write(f"  username: {username}")
         if "OPSAPI_ADMIN_PASSWORD" in os.environ:

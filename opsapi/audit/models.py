@@ -1,0 +1,53 @@
+"""The audit app's own records: who read the trail, and checkpoints of its state.
+
+Both are append-only like the history tables (database triggers on PostgreSQL).
+"""
+
+from django.conf import settings
+from django.db import models
+
+from opsapi.audit.chain import AuditJSONEncoder
+
+
+class AuditAccess(models.Model):
+    """One read of the audit trail: an object's history, the audit log, a point-in-time view
+    or an export — who, when, which request, and with what arguments."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="audit_reads"
+    )
+    request_id = models.CharField(max_length=64, blank=True)
+    operation = models.CharField(max_length=32, help_text="history, auditLog, asOf or export.")
+    target = models.CharField(
+        max_length=300, help_text="What was read: a field path, an object ID, a time range."
+    )
+    arguments = models.JSONField(
+        default=dict, encoder=AuditJSONEncoder, help_text="Filters and arguments, as sent."
+    )
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = "audit trail read"
+        indexes = [models.Index(fields=["-at", "-id"], name="audit_access_at_idx")]
+
+    def __str__(self):
+        return f"{self.user} read {self.operation} {self.target} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class AuditCheckpoint(models.Model):
+    """A sealed summary of every history table at one moment: how many records it held, its
+    highest history id, and a digest of every object's newest record hash. Records that
+    existed at a checkpoint cannot later vanish or change without verify_audit noticing."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    tables = models.JSONField(
+        encoder=AuditJSONEncoder, help_text="{table: {records, max_history_id, heads}}."
+    )
+    seal = models.CharField(max_length=64, help_text="HMAC of the tables summary.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"Checkpoint {self.pk} at {self.created_at:%Y-%m-%d %H:%M}"
