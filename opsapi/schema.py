@@ -8,13 +8,17 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 from coordination.graphql.mutations import CoordinationMutation
 from coordination.graphql.schema import CoordinationQuery
 from opsapi.accounts.graphql.schema import AccountsQuery
+from opsapi.audit.graphql.reads import RecordAuditReads
+from opsapi.audit.graphql.schema import AuditQuery
+from opsapi.audit.graphql.types import history_entry_type
+from opsapi.audit.trail import trails
 from opsapi.graphql.pages import PageSizes
 from partners.graphql.mutations import PartnersMutation
 from partners.graphql.schema import PartnersQuery
 
 
 @strawberry.type
-class Query(AccountsQuery, PartnersQuery, CoordinationQuery):
+class Query(AccountsQuery, PartnersQuery, CoordinationQuery, AuditQuery):
     node: relay.Node | None = strawberry_django.node(
         description="Any object by its global ID (null if it does not exist or is not visible)."
     )
@@ -31,8 +35,12 @@ class Mutation(PartnersMutation, CoordinationMutation):
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
+    # Every kind of history record can come out of the audit log, whether or not a type
+    # exposes its `history` field.
+    types=[history_entry_type(t.model) for t in trails()],
     extensions=[
         PageSizes,
         DjangoOptimizerExtension,
+        RecordAuditReads,
     ],
 )

@@ -129,6 +129,7 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.cons
 # History: change reasons are free text (an audit answer, not a label), history ids are 64-bit.
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 SIMPLE_HISTORY_REVERT_DISABLED = True
+SIMPLE_HISTORY_DATE_INDEX = False  # composite indexes instead (opsapi.audit.tracking)
 
 # Key of the history records' HMAC chain (docs/audit.md). Keep it outside the database and
 # stable: records written under one key verify only with that key. Derived from SECRET_KEY

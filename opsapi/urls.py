@@ -2,12 +2,14 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from opsapi.audit.views import export_view
 from opsapi.schema import schema
 from opsapi.views import OpsGraphQLView, healthz
 
 urlpatterns = [
     path("graphql/", OpsGraphQLView.as_view(schema=schema), name="graphql"),
     path("healthz", healthz, name="healthz"),
+    path("audit/export/", export_view, name="audit-export"),
     path(
         "login/",
         auth_views.LoginView.as_view(

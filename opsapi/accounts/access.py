@@ -139,3 +139,10 @@ def user_visibility(user) -> Q:
 def visible_users(user):
     """The user accounts ``user`` may see."""
     return get_user_model().objects.filter(user_visibility(user))
+
+
+def rows_visible_to(model, user):
+    """The rows of any tracked model (users included) that ``user`` may see."""
+    if model is get_user_model():
+        return visible_users(user)
+    return model._default_manager.filter(model.visibility(user))

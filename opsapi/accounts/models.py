@@ -33,6 +33,8 @@ class ApiToken(TrackedModel):
     )
 
     history = tracked_history()
+    # The digest is in the records (so tampering shows) but never displayed.
+    history_hidden_fields = ("digest",)
 
     class Meta:
         ordering = ["-created_at"]

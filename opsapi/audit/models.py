@@ -15,7 +15,11 @@ class AuditAccess(models.Model):
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="audit_reads"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="audit_reads",
+        help_text="Who read it (empty for a command run, see request_id).",
     )
     request_id = models.CharField(max_length=64, blank=True)
     operation = models.CharField(max_length=32, help_text="history, auditLog, asOf or export.")

@@ -1,5 +1,7 @@
 """What is added to every historical record as simple-history writes it."""
 
+import functools
+
 from simple_history.utils import get_m2m_reverse_field_name
 
 from opsapi.audit.chain import record_digest
@@ -15,11 +17,29 @@ def current_links(instance, record) -> dict[str, list[int]]:
     return {f.name: _ids(getattr(instance, f.name), "pk") for f in record._history_m2m_fields}
 
 
+@functools.cache
+def link_accessors(record_model) -> dict[str, tuple[str, str]]:
+    """{m2m field: (reverse accessor of its m2m history rows, related id column)} of a
+    historical model; the accessors can be prefetched for a list of records."""
+    accessors = {}
+    for field in record_model._history_m2m_fields:
+        rows_model = f"{record_model.__name__}_{field.name}"
+        relation = next(
+            r for r in record_model._meta.related_objects if r.related_model.__name__ == rows_model
+        )
+        accessors[field.name] = (
+            relation.get_accessor_name(),
+            f"{get_m2m_reverse_field_name(field)}_id",
+        )
+    return accessors
+
+
 def recorded_links(record) -> dict[str, list[int]]:
-    """The many-to-many links stored with an existing historical ``record``."""
+    """The many-to-many links stored with an existing historical ``record`` (from prefetched
+    rows when they were prefetched through :func:`link_accessors`)."""
     return {
-        f.name: _ids(getattr(record, f.name), f"{get_m2m_reverse_field_name(f)}_id")
-        for f in record._history_m2m_fields
+        name: sorted(getattr(row, column) for row in getattr(record, accessor).all())
+        for name, (accessor, column) in link_accessors(type(record)).items()
     }
 
 

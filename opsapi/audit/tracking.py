@@ -157,6 +157,16 @@ class TrackedHistoricalRecords(HistoricalRecords):
         if sender is self.cls:
             sender._history_tracker = self
 
+    def get_meta_options(self, model):
+        # The trail is read newest first, globally (the audit log, exports: by date) and per
+        # object (a `history` connection, verification): index both orders.
+        meta = super().get_meta_options(model)
+        meta["indexes"] = [
+            models.Index(fields=["history_date", "history_id"]),
+            models.Index(fields=["history_relation", "history_date", "history_id"]),
+        ]
+        return meta
+
     def post_save(self, instance, created, using=None, **kwargs):
         # A save of untracked fields only (a user's last_login) changes nothing on the record.
         update_fields = kwargs.get("update_fields")

@@ -62,8 +62,11 @@ class _PageVisitor(Visitor):
 
     def enter_field(self, node, *args):
         field = self.type_info.get_field_def()
-        if field is None or not all(name in field.args for name in PAGE_ARGUMENTS):
+        if field is None or not any(name in field.args for name in PAGE_ARGUMENTS):
             return None
+        # Relay connections have both; other paged fields (the audit log) only `first` and
+        # cursors of their own.
+        relay_connection = all(name in field.args for name in PAGE_ARGUMENTS)
         cap = settings.GRAPHQL_MAX_PAGE_SIZE
         arguments = {a.name.value: a for a in node.arguments or ()}
         values = {
@@ -77,7 +80,7 @@ class _PageVisitor(Visitor):
                 bad = bad and not 0 <= value <= cap
                 problem = f"must be between 0 and {cap}"
             else:
-                bad = isinstance(value, str) and not _is_cursor(value)
+                bad = relay_connection and isinstance(value, str) and not _is_cursor(value)
                 problem = "is not a cursor returned by this API"
             if bad:
                 self.errors.append(
@@ -87,7 +90,7 @@ class _PageVisitor(Visitor):
                         extensions={"code": BAD_USER_INPUT, "argument": name},
                     )
                 )
-        if any(values.get(name) is not None for name in PAGE_ARGUMENTS):
+        if not relay_connection or any(values.get(name) is not None for name in PAGE_ARGUMENTS):
             return None
         # Neither size given (or given as null): ask for the default page explicitly.
         default = ArgumentNode(

@@ -1,11 +1,19 @@
 """The User type: public fields only."""
 
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
 import strawberry_django
 from django.contrib.auth import get_user_model
 from strawberry import Info, auto, relay
 
 from opsapi.accounts.access import user_visibility
+from opsapi.audit.tracking import HISTORY_RELATED_NAME
+from opsapi.graphql.connection import DjangoListConnection, connection
 from opsapi.graphql.scoping import current_user
+
+if TYPE_CHECKING:
+    from opsapi.accounts.graphql.history import UserHistoryEntry
 
 
 @strawberry_django.type(
@@ -22,6 +30,13 @@ class UserType(relay.Node):
     )
     def display_name(self) -> str:
         return self.get_full_name() or self.username
+
+    history: DjangoListConnection[
+        Annotated["UserHistoryEntry", strawberry.lazy("opsapi.accounts.graphql.history")]
+    ] = connection(
+        field_name=HISTORY_RELATED_NAME,
+        description="Changes to this account (names, staff flags, roles), newest first.",
+    )
 
     @classmethod
     def get_queryset(cls, queryset, info: Info, **kwargs):

@@ -1,0 +1,59 @@
+"""Authenticating HTTP requests to the API (GraphQL and the audit export)."""
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
+
+from opsapi.accounts.services import user_for_token
+
+UNAUTHENTICATED = "UNAUTHENTICATED"
+CSRF_FAILED = "CSRF_FAILED"
+FORBIDDEN = "FORBIDDEN"
+
+
+def error_response(message: str, code: str, status: int) -> JsonResponse:
+    """A GraphQL-shaped error body."""
+    response = JsonResponse({"errors": [{"message": message, "extensions": {"code": code}}]})
+    response.status_code = status
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="opsapi"'
+    return response
+
+
+def authenticate_request(request):
+    """Authenticate an API request; returns an error response, or None to proceed.
+
+    ``Authorization: Bearer <token>`` wins over a session cookie. Token requests need no CSRF
+    token (a cross-site page cannot set that header); cookie-authenticated writes do.
+    """
+    header = request.headers.get("Authorization")
+    if header is not None:
+        scheme, _, raw = header.partition(" ")
+        if scheme.lower() != "bearer" or not raw.strip():
+            return error_response(
+                "Use the header 'Authorization: Bearer <token>'.", UNAUTHENTICATED, 401
+            )
+        user = user_for_token(raw.strip())
+        if user is None:
+            return error_response(
+                "The API token is invalid, expired or revoked.", UNAUTHENTICATED, 401
+            )
+        request.user = user
+        return None
+    if request.user.is_authenticated:
+        rejected = CsrfViewMiddleware(lambda _: None).process_view(request, None, (), {})
+        if rejected is not None:
+            return error_response(
+                "CSRF check failed: send the csrftoken cookie's value in the X-CSRFToken "
+                "header, or authenticate with an API token.",
+                CSRF_FAILED,
+                403,
+            )
+        return None
+    if request.method == "GET" and "text/html" in request.headers.get("Accept", ""):
+        return redirect_to_login(request.get_full_path())
+    return error_response(
+        "Authentication required: log in, or send 'Authorization: Bearer <token>'.",
+        UNAUTHENTICATED,
+        401,
+    )

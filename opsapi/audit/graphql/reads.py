@@ -1,0 +1,133 @@
+"""Reading the trail is itself on the record.
+
+Every operation that selects history — a ``history`` connection on any object, ``auditLog``,
+``asOf``, or the read log itself — leaves one :class:`AuditAccess` row per such field: who,
+when, the request id, the field's path and the arguments along it (filters, object IDs).
+Auditors read them through ``auditReads``.
+"""
+
+import json
+import logging
+
+import strawberry
+import strawberry_django
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from graphql import (
+    TypeInfo,
+    TypeInfoVisitor,
+    Visitor,
+    get_named_type,
+    value_from_ast_untyped,
+    visit,
+)
+from strawberry import Info, auto, relay
+from strawberry.extensions import SchemaExtension
+from strawberry_django import DatetimeFilterLookup, StrFilterLookup
+
+from opsapi.accounts.access import roles_of
+from opsapi.accounts.graphql.types import UserType
+from opsapi.audit.chain import AuditJSONEncoder
+from opsapi.audit.context import current_request_id
+from opsapi.audit.models import AuditAccess
+from opsapi.graphql.ids import filter_pk
+from opsapi.graphql.scoping import current_user
+
+logger = logging.getLogger("opsapi.audit")
+
+AUDIT_FIELDS = {"auditLog", "asOf", "auditReads"}
+
+
+def _reads_history(field_name: str, field_type) -> bool:
+    if field_name in AUDIT_FIELDS:
+        return True
+    return field_name == "history" and get_named_type(field_type).name.endswith(
+        "HistoryEntryConnection"
+    )
+
+
+class _ReadCollector(Visitor):
+    """Finds the history-reading fields of a document, with their path and arguments."""
+
+    def __init__(self, type_info: TypeInfo, variables: dict):
+        super().__init__()
+        self.type_info = type_info
+        self.variables = variables
+        self.path: list[tuple[str, dict]] = []
+        self.reads: list[tuple[str, str, dict]] = []
+
+    def enter_field(self, node, *args):
+        field = self.type_info.get_field_def()
+        # The arguments as executed: as sent, variables substituted, page defaults filled in.
+        arguments = {
+            argument.name.value: value_from_ast_untyped(argument.value, self.variables)
+            for argument in node.arguments or ()
+        }
+        name = node.name.value
+        self.path.append((name, arguments))
+        if field is not None and _reads_history(name, field.type):
+            self.reads.append(
+                (
+                    name if name in AUDIT_FIELDS else "history",
+                    ".".join(step for step, _ in self.path),
+                    {step: args for step, args in self.path if args},
+                )
+            )
+
+    def leave_field(self, node, *args):
+        self.path.pop()
+
+
+def _jsonable(value):
+    return json.loads(json.dumps(value, cls=AuditJSONEncoder, default=str))
+
+
+class RecordAuditReads(SchemaExtension):
+    """Writes one AuditAccess row per history-reading field of each operation."""
+
+    def on_execute(self):
+        yield
+        context = self.execution_context
+        user = getattr(getattr(context.context, "request", None), "user", None)
+        if context.graphql_document is None or user is None or not user.is_authenticated:
+            return
+        type_info = TypeInfo(context.schema._schema)
+        collector = _ReadCollector(type_info, context.variables or {})
+        visit(context.graphql_document, TypeInfoVisitor(type_info, collector))
+        for operation, target, arguments in collector.reads:
+            try:
+                AuditAccess.objects.create(
+                    user=user,
+                    request_id=current_request_id(),
+                    operation=operation,
+                    target=target[:300],
+                    arguments=_jsonable(arguments),
+                )
+            except Exception:
+                # The read itself already happened; losing its log line must be noticed.
+                logger.exception("Could not record an audit-trail read")
+
+
+@strawberry_django.filter_type(AuditAccess)
+class AuditReadFilter:
+    operation: StrFilterLookup | None = strawberry.UNSET
+    at: DatetimeFilterLookup | None = strawberry.UNSET
+    request_id: StrFilterLookup | None = strawberry.UNSET
+
+    @strawberry_django.filter_field(description="Who read (a User ID).")
+    def user(self, value: relay.GlobalID, prefix: str) -> Q:
+        return Q(**{f"{prefix}user_id": filter_pk(value, get_user_model(), argument="user")})
+
+
+@strawberry_django.type(AuditAccess, name="AuditRead", filters=AuditReadFilter)
+class AuditRead(relay.Node):
+    at: auto
+    user: UserType | None
+    request_id: auto
+    operation: auto
+    target: auto
+    arguments: strawberry.scalars.JSON
+
+    @classmethod
+    def get_queryset(cls, queryset, info: Info, **kwargs):
+        return queryset if roles_of(current_user(info)).auditor else queryset.none()
