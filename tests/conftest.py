@@ -1,7 +1,9 @@
 """Fixtures shared by the whole suite: people, API clients and reference data."""
 
+import datetime
 import os
 import secrets
+from unittest import mock
 
 # The suite runs with production settings (DEBUG off), which require a real secret key.
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
@@ -10,6 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections
 from django.test import Client
 
@@ -24,12 +27,25 @@ def django_db_setup(django_db_setup, django_db_blocker):
     """Load the reference data (states, sectors, urban areas) once for the session.
 
     The database is then serialized again, so that transactional tests marked
-    ``serialized_rollback=True`` get the reference data back after their flush.
+    ``serialized_rollback=True`` get the reference data back after their flush. It is
+    serialized with full microsecond precision: Django's JSON encoder keeps milliseconds only,
+    and restoring a history row with a rounded ``history_date`` would be an UPDATE that the
+    append-only triggers rightly refuse on PostgreSQL (and would break the hash chain).
     """
     with django_db_blocker.unblock():
         call_command("load_reference_data", verbosity=0)
-        for connection in connections.all():
-            connection._test_serialized_contents = connection.creation.serialize_db_to_string()
+        with mock.patch("django.core.serializers.json.DjangoJSONEncoder", FullPrecisionEncoder):
+            for connection in connections.all():
+                connection._test_serialized_contents = connection.creation.serialize_db_to_string()
+
+
+class FullPrecisionEncoder(DjangoJSONEncoder):
+    """Django's JSON encoder, keeping the microseconds of datetimes and times."""
+
+    def default(self, o):
+        if isinstance(o, datetime.datetime | datetime.time):
+            return o.isoformat()
+        return super().default(o)
 
 
 @pytest.fixture
