@@ -1,0 +1,415 @@
+"""Verification of the audit trail: every history record, every live row, every checkpoint.
+
+:class:`AuditVerifier` walks each history table object by object, in id order and in batches
+of objects, so that memory stays flat however long the trail is. For every object it
+
+- recomputes each record's HMAC (:func:`opsapi.audit.chain.record_digest`) and checks that each
+  record names the hash of the record before it (``previous_hash``);
+- compares the live row, field by field and link by link, with the newest record, so that a
+  change made behind the application's back (raw SQL, a bulk update) shows up as well;
+- counts the records each checkpoint covered, and recomputes the newest checkpoint's digest of
+  object heads (see :mod:`opsapi.audit.checkpoints`).
+
+Each problem is a :class:`Finding`; see docs/audit.md for what can and cannot be detected.
+"""
+
+import bisect
+import enum
+import itertools
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from simple_history.utils import get_m2m_field_name, get_m2m_reverse_field_name
+
+from opsapi.audit.chain import canonical_value, record_digest
+from opsapi.audit.checkpoints import (
+    STREAM_CHUNK,
+    HeadsDigest,
+    chain_order,
+    is_sealed,
+    tracked_models,
+)
+from opsapi.audit.models import AuditCheckpoint
+
+# Objects per batch: each batch costs one query for its records, one per many-to-many history
+# table and one per many-to-many link table, and holds only its own records' links in memory.
+BATCH_OBJECTS = 500
+
+
+class Problem(enum.Enum):
+    """What can be wrong, in plain words (the value is what is printed)."""
+
+    CONTENT_ALTERED = (
+        "content altered: the record no longer matches its record_hash "
+        "(a later record chains to the original)"
+    )
+    BAD_HASH = (
+        "bad hash: record_hash is not the HMAC of the record and no later record chains to it "
+        "(a forged record, or the newest record altered)"
+    )
+    FIRST_HAS_PREDECESSOR = (
+        "first record names a predecessor: earlier records of the object were deleted"
+    )
+    BROKEN_LINK = (
+        "broken link: previous_hash is not the hash of the record before it "
+        "(a record deleted, inserted or reordered before it)"
+    )
+    FORK = "fork: claims the same predecessor as another record"
+    WRONG_OBJECT = "filed under another object: history_relation differs from the object id"
+    LIVE_DIFFERS = "live row differs from its newest history record (changed without history)"
+    LIVE_WITHOUT_HISTORY = "live row has no history at all (inserted without history)"
+    LIVE_MISSING = (
+        "live row missing although its newest history record is not a deletion "
+        "(deleted without history)"
+    )
+    DELETED_BUT_PRESENT = (
+        "live row exists although its newest history record is a deletion "
+        "(re-inserted without history)"
+    )
+    CHECKPOINT_SEAL = "checkpoint seal invalid: its summary was altered, or forged"
+    CHECKPOINT_RECORDS_MISSING = "records covered by a checkpoint are missing (deleted)"
+    CHECKPOINT_HEADS = (
+        "newest records differ from the checkpoint's (records covered by it were replaced)"
+    )
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem, where it is: a table, and the object, record or checkpoint concerned."""
+
+    problem: Problem
+    table: str
+    object_id: object = None
+    history_id: int | None = None
+    checkpoint_id: int | None = None
+    detail: str = ""
+
+    def __str__(self):
+        where = [self.table]
+        for label, value in (
+            ("checkpoint", self.checkpoint_id),
+            ("object", self.object_id),
+            ("record", self.history_id),
+        ):
+            if value is not None:
+                where.append(f"{label} {value}")
+        detail = f" — {self.detail}" if self.detail else ""
+        return f"{' '.join(where)}: {self.problem.value}{detail}"
+
+
+@dataclass
+class Totals:
+    """What a verification went through."""
+
+    records: int = 0
+    tables: int = 0
+    objects: int = 0
+    live_rows: int = 0
+    checkpoints: int = 0
+
+    def __str__(self):
+        return (
+            f"{self.records} records in {self.tables} tables, {self.objects} objects, "
+            f"{self.live_rows} live rows reconciled, {self.checkpoints} checkpoints"
+        )
+
+
+@dataclass(frozen=True)
+class Covered:
+    """One checkpoint's entry for one history table."""
+
+    checkpoint_id: int
+    records: int
+    max_history_id: int
+    heads: str
+
+
+class Coverage:
+    """Checks, as a table's records stream by, that the checkpoints' records are still there.
+
+    Records are counted per interval between the checkpoints' highest ids, so every checkpoint
+    is checked in the same pass. Records committed after a checkpoint with a lower id than its
+    highest (concurrent transactions commit out of id order) can only raise a count; the
+    heads of the newest checkpoint are compared only when its count matches exactly, which
+    means the set of records is the one it saw.
+    """
+
+    def __init__(self, table: str, entries: list[Covered]):
+        self.table = table
+        self.entries = entries
+        self.bounds = sorted({entry.max_history_id for entry in entries})
+        self.counts = [0] * len(self.bounds)
+        self.newest = max(entries, key=lambda e: (e.max_history_id, e.checkpoint_id), default=None)
+        self.heads = HeadsDigest()
+
+    def add_object(self, object_id, records: list) -> None:
+        for record in records:
+            slot = bisect.bisect_left(self.bounds, record.history_id)
+            if slot < len(self.counts):
+                self.counts[slot] += 1
+        if self.newest is not None:
+            covered = [r for r in records if r.history_id <= self.newest.max_history_id]
+            if covered:
+                self.heads.add(object_id, covered[-1].record_hash)
+
+    def findings(self) -> Iterator[Finding]:
+        present = dict(zip(self.bounds, itertools.accumulate(self.counts), strict=True))
+        for entry in self.entries:
+            remaining = present[entry.max_history_id]
+            if remaining < entry.records:
+                yield Finding(
+                    Problem.CHECKPOINT_RECORDS_MISSING,
+                    self.table,
+                    checkpoint_id=entry.checkpoint_id,
+                    detail=f"it counted {entry.records} records up to history_id "
+                    f"{entry.max_history_id}, {remaining} remain",
+                )
+        newest = self.newest
+        if (
+            newest is not None
+            and present[newest.max_history_id] == newest.records
+            and self.heads.hexdigest() != newest.heads
+        ):
+            yield Finding(Problem.CHECKPOINT_HEADS, self.table, checkpoint_id=newest.checkpoint_id)
+
+
+class _Links:
+    """Many-to-many links of a tracked model: as recorded, and as they are live."""
+
+    def __init__(self, model):
+        history = model.history.model
+        tracker = model._history_tracker
+        self.fields = [(field, tracker.m2m_models[field]) for field in history._history_m2m_fields]
+        self.empty = {field.name: [] for field, _ in self.fields}
+
+    def recorded(self, object_field: str, after, last) -> dict[int, dict[str, list]]:
+        """{history_id: {field: sorted ids}} for the records of the objects in the batch."""
+        links = {}
+        for field, m2m_history in self.fields:
+            target = f"{get_m2m_reverse_field_name(field)}_id"
+            rows = m2m_history._base_manager.filter(
+                **_between(f"history__{object_field}", after, last)
+            ).values_list("history_id", target)
+            for history_id, target_id in rows.iterator(chunk_size=STREAM_CHUNK):
+                record_links = links.setdefault(history_id, self._new())
+                record_links[field.name].append(target_id)
+        return self._sorted(links)
+
+    def live(self, after, last) -> dict[object, dict[str, list]]:
+        """{object id: {field: sorted ids}} for the live rows of the batch."""
+        links = {}
+        for field, _ in self.fields:
+            through = field.remote_field.through
+            source = f"{get_m2m_field_name(field)}_id"
+            target = f"{get_m2m_reverse_field_name(field)}_id"
+            rows = through._base_manager.filter(**_between(source, after, last)).values_list(
+                source, target
+            )
+            for object_id, target_id in rows.iterator(chunk_size=STREAM_CHUNK):
+                links.setdefault(object_id, self._new())[field.name].append(target_id)
+        return self._sorted(links)
+
+    def _new(self) -> dict[str, list]:
+        return {name: [] for name in self.empty}
+
+    @staticmethod
+    def _sorted(links: dict) -> dict:
+        for by_field in links.values():
+            for ids in by_field.values():
+                ids.sort()
+        return links
+
+
+class AuditVerifier:
+    """Verifies the history of ``models`` (default: every tracked model) and the checkpoints.
+
+    Iterate :meth:`findings`; :attr:`totals` is complete once it is exhausted.
+    """
+
+    def __init__(self, models: Iterable | None = None, *, batch_objects: int = BATCH_OBJECTS):
+        self.models = list(models) if models is not None else tracked_models()
+        self.batch_objects = batch_objects
+        self.totals = Totals()
+
+    def findings(self) -> Iterator[Finding]:
+        covered = yield from self._checkpoints()
+        for model in self.models:
+            table = model.history.model._meta.db_table
+            self.totals.tables += 1
+            yield from _TableVerifier(self, model, Coverage(table, covered.get(table, []))).run()
+
+    def _checkpoints(self):
+        """Check every checkpoint's seal; return {table: [Covered]} of the sealed ones."""
+        covered = {}
+        table = AuditCheckpoint._meta.db_table
+        for checkpoint in AuditCheckpoint.objects.order_by("pk").iterator():
+            self.totals.checkpoints += 1
+            if not is_sealed(checkpoint):
+                yield Finding(Problem.CHECKPOINT_SEAL, table, checkpoint_id=checkpoint.pk)
+                continue
+            for name, entry in checkpoint.tables.items():
+                covered.setdefault(name, []).append(
+                    Covered(
+                        checkpoint.pk, entry["records"], entry["max_history_id"], entry["heads"]
+                    )
+                )
+        return covered
+
+
+class _TableVerifier:
+    """Verification of one tracked model: its history table, live table and links."""
+
+    def __init__(self, verifier: AuditVerifier, model, coverage: Coverage):
+        self.verifier = verifier
+        self.totals = verifier.totals
+        self.model = model
+        self.history = model.history.model
+        self.table = self.history._meta.db_table
+        self.live_table = model._meta.db_table
+        self.object_field = model._meta.pk.attname
+        self.fields = list(self.history.tracked_fields)
+        self.links = _Links(model)
+        self.coverage = coverage
+
+    def run(self) -> Iterator[Finding]:
+        after = None
+        while ids := self._next_objects(after):
+            yield from self._batch(after, ids[-1])
+            after = ids[-1]
+        yield from self.coverage.findings()
+
+    def _next_objects(self, after) -> list:
+        """The next ids (after ``after``) of objects with history or a live row, in order."""
+        n = self.verifier.batch_objects
+        recorded = self.history._base_manager.order_by(self.object_field)
+        live = self.model._base_manager.order_by("pk")
+        if after is not None:
+            recorded = recorded.filter(**{f"{self.object_field}__gt": after})
+            live = live.filter(pk__gt=after)
+        ids = set(recorded.values_list(self.object_field, flat=True).distinct()[:n])
+        ids.update(live.values_list("pk", flat=True)[:n])
+        return sorted(ids)[:n]
+
+    def _batch(self, after, last) -> Iterator[Finding]:
+        """The objects with ids in (after, last]: their records, live rows and links."""
+        links = self.links.recorded(self.object_field, after, last)
+        live_links = self.links.live(after, last)
+        live_rows = {
+            row["pk"]: row
+            for row in self.model._base_manager.filter(**_between("pk", after, last)).values(
+                "pk", *(f.attname for f in self.fields)
+            )
+        }
+        records = (
+            self.history._base_manager.filter(**_between(self.object_field, after, last))
+            .order_by(*chain_order(self.object_field))
+            .iterator(chunk_size=STREAM_CHUNK)
+        )
+        for object_id, chain in itertools.groupby(
+            records, key=lambda r: getattr(r, self.object_field)
+        ):
+            chain = list(chain)
+            self.totals.records += len(chain)
+            self.totals.objects += 1
+            self.coverage.add_object(object_id, chain)
+            yield from self._chain(object_id, chain, links)
+            yield from self._reconcile(
+                object_id, chain[-1], live_rows.pop(object_id, None), links, live_links
+            )
+        for object_id, row in live_rows.items():
+            yield from self._reconcile(object_id, None, row, links, live_links)
+
+    def _chain(self, object_id, chain: list, links: dict) -> Iterator[Finding]:
+        """The records of one object, oldest first: each one's hash and link."""
+        position = {record.record_hash: i for i, record in enumerate(chain)}
+        chained_to = {record.previous_hash for record in chain}
+        claimed = {}
+        for i, record in enumerate(chain):
+            found = _Found(self.table, object_id, record.history_id)
+            if record_digest(record, links.get(record.history_id, self.links.empty)) != (
+                record.record_hash
+            ):
+                if record.record_hash in chained_to:
+                    yield found(Problem.CONTENT_ALTERED)
+                else:
+                    yield found(Problem.BAD_HASH)
+            if record.history_relation_id != object_id:
+                yield found(
+                    Problem.WRONG_OBJECT, f"history_relation is {record.history_relation_id}"
+                )
+            previous = chain[i - 1] if i else None
+            problem = _link_problem(record, previous, claimed, chain, position, i)
+            if problem is not None:
+                yield found(*problem)
+            claimed.setdefault(record.previous_hash, record.history_id)
+
+    def _reconcile(self, object_id, newest, row, links, live_links) -> Iterator[Finding]:
+        """The live row against the newest record of its object."""
+        found = _Found(self.live_table, object_id, newest.history_id if newest else None)
+        if row is not None:
+            self.totals.live_rows += 1
+        if newest is None:
+            yield found(Problem.LIVE_WITHOUT_HISTORY)
+        elif row is None:
+            if newest.history_type != "-":
+                yield found(Problem.LIVE_MISSING)
+        elif newest.history_type == "-":
+            yield found(Problem.DELETED_BUT_PRESENT)
+        else:
+            differing = [
+                field.name
+                for field in self.fields
+                if canonical_value(field, row[field.attname])
+                != canonical_value(field, getattr(newest, field.attname))
+            ]
+            recorded = links.get(newest.history_id, self.links.empty)
+            live = live_links.get(object_id, self.links.empty)
+            differing += [name for name in self.links.empty if recorded[name] != live[name]]
+            if differing:
+                yield found(Problem.LIVE_DIFFERS, f"differs in {', '.join(differing)}")
+
+
+def _between(field: str, after, last) -> dict:
+    """Filter for ``after < field <= last`` (no lower bound when ``after`` is None)."""
+    bounds = {f"{field}__lte": last}
+    if after is not None:
+        bounds[f"{field}__gt"] = after
+    return bounds
+
+
+class _Found:
+    """Makes the findings about one record (or row) of one table."""
+
+    def __init__(self, table: str, object_id, history_id):
+        self.table = table
+        self.object_id = object_id
+        self.history_id = history_id
+
+    def __call__(self, problem: Problem, detail: str = "") -> Finding:
+        return Finding(problem, self.table, self.object_id, self.history_id, detail=detail)
+
+
+def _link_problem(record, previous, claimed: dict, chain: list, position: dict, i: int):
+    """(Problem, detail) if ``record`` does not follow ``previous`` in its chain, else None."""
+    if previous is None:
+        expected = ""
+    elif record.history_type == "+" and previous.history_type == "-":
+        expected = ""  # the object was deleted, then created again with the same id
+    else:
+        expected = previous.record_hash
+    if record.previous_hash == expected:
+        return None
+    if record.previous_hash in claimed:
+        return Problem.FORK, f"record {claimed[record.previous_hash]} follows the same predecessor"
+    named = position.get(record.previous_hash)
+    if named is not None and named > i:
+        detail = f"its predecessor, record {chain[named].history_id}, is ordered after it"
+    elif named is not None:
+        detail = f"it follows record {chain[named].history_id}: records inserted, or it moved"
+    elif record.previous_hash:
+        detail = "its predecessor is not in the trail"
+    else:
+        detail = "it starts a new chain"
+    if previous is None:
+        return Problem.FIRST_HAS_PREDECESSOR, detail
+    return Problem.BROKEN_LINK, f"record {previous.history_id} is before it; {detail}"

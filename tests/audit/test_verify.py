@@ -1,0 +1,476 @@
+"""verify_audit and checkpoint_audit: an untouched trail verifies, and every kind of tampering
+(with history records, live rows, links or checkpoints) is reported, naming table and record."""
+
+import json
+from contextlib import contextmanager
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+
+from coordination import services as coordination
+from coordination.models import Incident
+from opsapi.audit.chain import record_digest
+from opsapi.audit.checkpoints import take_checkpoint, tracked_models
+from opsapi.audit.management.commands.verify_audit import Command as VerifyAudit
+from opsapi.audit.models import AuditCheckpoint
+from opsapi.audit.recording import recorded_links
+from opsapi.audit.tracking import save_with_history
+from opsapi.audit.verify import AuditVerifier, Problem
+from partners import services as partners
+from partners.models import Contact, Sector
+from tests.factories import make_contact, make_incident, make_partner, state
+
+INCIDENTS = Incident.history.model._meta.db_table
+INCIDENT_ROWS = Incident._meta.db_table
+STATE_LINKS = Incident.states.through._meta.db_table
+CHECKPOINTS = AuditCheckpoint._meta.db_table
+
+
+def verify(*models: str) -> tuple[int, str]:
+    """Run verify_audit: (exit status, what it printed)."""
+    out = StringIO()
+    args = ["--model", *models] if models else []
+    try:
+        call_command("verify_audit", *args, stdout=out, stderr=StringIO())
+    except CommandError as error:
+        return error.returncode, out.getvalue()
+    return 0, out.getvalue()
+
+
+def found() -> set[tuple[Problem, str, int | None]]:
+    """{(problem, table, history id)} of every finding."""
+    return {(f.problem, f.table, f.history_id) for f in AuditVerifier().findings()}
+
+
+def line_about(output: str, table: str, history_id: int) -> str:
+    """The printed findings about record ``history_id`` of ``table`` (fails if there are none)."""
+    lines = [
+        line
+        for line in output.splitlines()
+        if line.startswith(f"{table} ") and f" record {history_id}:" in line
+    ]
+    assert lines, output
+    return "\n".join(lines)
+
+
+@contextmanager
+def behind_the_app():
+    """A cursor writing as someone with direct database access would.
+
+    On PostgreSQL the history tables refuse updates and deletes (append-only triggers); a
+    superuser can still skip triggers with ``session_replication_role``, as the test user does.
+    """
+    postgres = connection.vendor == "postgresql"
+    with connection.cursor() as cursor:
+        if postgres:
+            cursor.execute("SET session_replication_role = replica")
+        try:
+            yield cursor
+        finally:
+            if postgres:
+                cursor.execute("SET session_replication_role = DEFAULT")
+
+
+def q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def chain_of(obj) -> list:
+    """``obj``'s history records, oldest first."""
+    return list(type(obj).history.filter(id=obj.pk).order_by("history_date", "history_id"))
+
+
+def edited_incident(officer, edits: int = 2) -> Incident:
+    """An incident linked to two states, with ``1 + edits`` history records."""
+    incident = make_incident(officer, states=[state("TX"), state("LA")])
+    for n in range(edits):
+        incident = coordination.update_incident(
+            actor=officer, incident=incident, version=incident.version, title=f"Edit {n}"
+        )
+    return incident
+
+
+# --- an untouched trail -----------------------------------------------------------------------
+
+
+def test_an_untouched_trail_verifies_with_its_counts(officer, administrator):
+    partner = make_partner(administrator, sectors=Sector.objects.order_by("pk")[:2])
+    partners.update_partner(actor=administrator, partner=partner, name="Renamed partner")
+    contact = make_contact(administrator, partner)
+    partners.delete_contact(actor=administrator, contact=contact)
+    edited_incident(officer)
+    take_checkpoint()
+
+    status, output = verify()
+
+    models = tracked_models()
+    records = sum(m.history.model._base_manager.count() for m in models)
+    objects = sum(
+        m.history.model._base_manager.values(m._meta.pk.attname).distinct().count() for m in models
+    )
+    live_rows = sum(m._base_manager.count() for m in models)
+    assert status == 0, output
+    assert output.strip() == (
+        f"OK: {records} records in 11 tables, {objects} objects, "
+        f"{live_rows} live rows reconciled, 1 checkpoints"
+    )
+    assert len(models) == 11
+    assert live_rows < objects  # the deleted contact has history and no row
+
+
+def test_one_model_can_be_verified_alone(officer):
+    edited_incident(officer)
+    status, output = verify("coordination.Incident")
+    assert status == 0
+    assert output.strip() == (
+        "OK: 3 records in 1 tables, 1 objects, 1 live rows reconciled, 0 checkpoints"
+    )
+
+
+def test_an_unknown_or_untracked_model_is_refused(db):
+    with pytest.raises(CommandError, match="Unknown model"):
+        call_command("verify_audit", "--model", "coordination.Nothing")
+    with pytest.raises(CommandError, match="no tracked history"):
+        call_command("verify_audit", "--model", "audit.AuditCheckpoint")
+
+
+def test_a_finding_makes_the_command_exit_non_zero(officer):
+    incident = make_incident(officer)
+    with behind_the_app() as cursor:
+        cursor.execute(
+            f"UPDATE {q(INCIDENT_ROWS)} SET title = %s WHERE id = %s", ["X", incident.pk]
+        )
+
+    with pytest.raises(SystemExit) as exited:
+        VerifyAudit(stdout=StringIO(), stderr=StringIO()).run_from_argv(
+            ["manage.py", "verify_audit"]
+        )
+    assert exited.value.code == 1
+
+
+# --- tampering with history records -----------------------------------------------------------
+
+
+def test_an_edited_record_is_reported_as_altered(officer):
+    incident = edited_incident(officer)
+    first = chain_of(incident)[0]
+    with behind_the_app() as cursor:
+        cursor.execute(
+            f"UPDATE {q(INCIDENTS)} SET title = %s WHERE history_id = %s",
+            ["Nothing happened", first.history_id],
+        )
+
+    status, output = verify()
+
+    assert status == 1
+    line = line_about(output, INCIDENTS, first.history_id)
+    assert f"object {incident.pk} " in line
+    assert "content altered" in line
+    assert found() == {(Problem.CONTENT_ALTERED, INCIDENTS, first.history_id)}
+
+
+def test_an_edited_newest_record_is_reported(officer):
+    incident = edited_incident(officer)
+    newest = chain_of(incident)[-1]
+    with behind_the_app() as cursor:
+        cursor.execute(
+            f"UPDATE {q(INCIDENTS)} SET history_change_reason = %s WHERE history_id = %s",
+            ["Approved by the director", newest.history_id],
+        )
+
+    status, output = verify()
+
+    assert status == 1
+    assert "bad hash" in line_about(output, INCIDENTS, newest.history_id)
+    assert found() == {(Problem.BAD_HASH, INCIDENTS, newest.history_id)}
+
+
+def test_a_record_deleted_in_the_middle_breaks_the_link(officer):
+    incident = edited_incident(officer)
+    _, middle, last = chain_of(incident)
+    with behind_the_app() as cursor:
+        cursor.execute(f"DELETE FROM {q(INCIDENTS)} WHERE history_id = %s", [middle.history_id])
+
+    status, output = verify()
+
+    assert status == 1
+    line = line_about(output, INCIDENTS, last.history_id)
+    assert "broken link" in line
+    assert "its predecessor is not in the trail" in line
+    assert found() == {(Problem.BROKEN_LINK, INCIDENTS, last.history_id)}
+
+
+def test_a_deleted_first_record_leaves_a_first_record_with_a_predecessor(officer):
+    incident = edited_incident(officer)
+    first, second, _ = chain_of(incident)
+    with behind_the_app() as cursor:
+        cursor.execute(f"DELETE FROM {q(INCIDENTS)} WHERE history_id = %s", [first.history_id])
+
+    status, output = verify()
+
+    assert status == 1
+    assert "first record names a predecessor" in line_about(output, INCIDENTS, second.history_id)
+    assert found() == {(Problem.FIRST_HAS_PREDECESSOR, INCIDENTS, second.history_id)}
+
+
+def test_a_forged_record_is_reported(officer):
+    incident = edited_incident(officer)
+    first, second, _ = chain_of(incident)
+    forged = Incident.history.get(history_id=first.history_id)
+    forged.history_id = None
+    forged.severity = "critical"
+    forged.record_hash = "f" * 64
+    forged.save()  # an INSERT, which the append-only triggers let through
+
+    status, output = verify()
+
+    assert status == 1
+    assert "bad hash" in line_about(output, INCIDENTS, forged.history_id)
+    assert "broken link" in line_about(output, INCIDENTS, second.history_id)
+    assert found() == {
+        (Problem.BAD_HASH, INCIDENTS, forged.history_id),
+        (Problem.FORK, INCIDENTS, forged.history_id),  # it copies the original's predecessor
+        (Problem.BROKEN_LINK, INCIDENTS, second.history_id),
+    }
+
+
+def test_a_fork_of_two_validly_sealed_records_is_reported(officer):
+    # What two writers that did not lock the object's row would leave (or a key holder).
+    incident = edited_incident(officer, edits=1)
+    _first, second = chain_of(incident)
+    rival = Incident.history.get(history_id=second.history_id)
+    rival.history_id = None
+    rival.title = "Rival edit"
+    rival.history_date = second.history_date
+    rival.record_hash = record_digest(rival, recorded_links(second))
+    rival.save()
+
+    findings = found()
+
+    assert (Problem.FORK, INCIDENTS, rival.history_id) in findings
+    assert Problem.CONTENT_ALTERED not in {problem for problem, *_ in findings}
+
+
+def test_swapped_dates_are_reported(officer):
+    incident = edited_incident(officer)
+    first, second, _ = chain_of(incident)
+    with behind_the_app() as cursor:
+        for record, date in ((first, second.history_date), (second, first.history_date)):
+            cursor.execute(
+                f"UPDATE {q(INCIDENTS)} SET history_date = %s WHERE history_id = %s",
+                [date, record.history_id],
+            )
+
+    status, output = verify()
+
+    assert status == 1
+    line = line_about(output, INCIDENTS, second.history_id)
+    assert f"its predecessor, record {first.history_id}, is ordered after it" in line
+    assert {
+        (Problem.FIRST_HAS_PREDECESSOR, INCIDENTS, second.history_id),
+        (Problem.BROKEN_LINK, INCIDENTS, first.history_id),
+    } <= found()
+
+
+def test_a_deleted_link_history_row_alters_the_record(officer):
+    incident = edited_incident(officer)
+    first = chain_of(incident)[0]
+    links = Incident._history_tracker.m2m_models[Incident._meta.get_field("states")]
+    with behind_the_app() as cursor:
+        cursor.execute(
+            f"DELETE FROM {q(links._meta.db_table)} WHERE history_id = %s AND state_id = %s",
+            [first.history_id, state("TX").pk],
+        )
+
+    status, output = verify()
+
+    assert status == 1
+    assert "content altered" in line_about(output, INCIDENTS, first.history_id)
+    assert found() == {(Problem.CONTENT_ALTERED, INCIDENTS, first.history_id)}
+
+
+def test_a_record_moved_to_another_object_is_reported(officer):
+    incident, other = edited_incident(officer), make_incident(officer)
+    first = chain_of(incident)[0]
+    with behind_the_app() as cursor:
+        cursor.execute(
+            f"UPDATE {q(INCIDENTS)} SET history_relation_id = %s WHERE history_id = %s",
+            [other.pk, first.history_id],
+        )
+
+    assert found() == {(Problem.WRONG_OBJECT, INCIDENTS, first.history_id)}
+
+
+# --- changes to live rows made behind the application's back -------------------------------
+
+
+def test_a_live_row_changed_with_raw_sql_is_reported(officer):
+    incident = edited_incident(officer)
+    newest = chain_of(incident)[-1]
+    with behind_the_app() as cursor:
+        cursor.execute(
+            f"UPDATE {q(INCIDENT_ROWS)} SET title = %s WHERE id = %s", ["Quietly", incident.pk]
+        )
+
+    status, output = verify()
+
+    assert status == 1
+    line = line_about(output, INCIDENT_ROWS, newest.history_id)
+    assert f"{INCIDENT_ROWS} object {incident.pk} record {newest.history_id}:" in line
+    assert "live row differs" in line
+    assert "title" in line
+    assert found() == {(Problem.LIVE_DIFFERS, INCIDENT_ROWS, newest.history_id)}
+
+
+def test_a_live_link_added_with_raw_sql_is_reported(officer):
+    incident = edited_incident(officer)
+    with behind_the_app() as cursor:
+        cursor.execute(
+            f"INSERT INTO {q(STATE_LINKS)} (incident_id, state_id) VALUES (%s, %s)",
+            [incident.pk, state("OK").pk],
+        )
+
+    status, output = verify()
+
+    assert status == 1
+    assert "differs in states" in line_about(output, INCIDENT_ROWS, chain_of(incident)[-1].pk)
+
+
+def test_a_live_row_deleted_with_raw_sql_is_reported(officer):
+    incident = make_incident(officer)
+    record = chain_of(incident)[-1]
+    with behind_the_app() as cursor:
+        cursor.execute(f"DELETE FROM {q(INCIDENT_ROWS)} WHERE id = %s", [incident.pk])
+
+    status, output = verify()
+
+    assert status == 1
+    assert "live row missing" in line_about(output, INCIDENT_ROWS, record.history_id)
+    assert found() == {(Problem.LIVE_MISSING, INCIDENT_ROWS, record.history_id)}
+
+
+def test_a_live_row_inserted_without_history_is_reported(db):
+    with behind_the_app() as cursor:
+        cursor.execute(
+            f"INSERT INTO {q(Sector._meta.db_table)} (code, name) VALUES (%s, %s)",
+            ["smuggled", "Smuggled sector"],
+        )
+    smuggled = Sector.objects.get(code="smuggled")
+
+    status, output = verify()
+
+    assert status == 1
+    assert f"{Sector._meta.db_table} object {smuggled.pk}: live row has no history" in output
+    assert found() == {(Problem.LIVE_WITHOUT_HISTORY, Sector._meta.db_table, None)}
+
+
+def test_a_deleted_deletion_record_is_reported(administrator):
+    contact = make_contact(administrator, make_partner(administrator))
+    partners.delete_contact(actor=administrator, contact=contact)
+    creation, deletion = chain_of(contact)
+    table = Contact.history.model._meta.db_table
+    with behind_the_app() as cursor:
+        cursor.execute(f"DELETE FROM {q(table)} WHERE history_id = %s", [deletion.history_id])
+
+    status, output = verify()
+
+    assert status == 1
+    assert "live row missing" in line_about(output, Contact._meta.db_table, creation.history_id)
+
+
+def test_a_deletion_record_for_a_row_that_still_exists_is_reported(administrator):
+    partner = make_partner(administrator)
+    contact = make_contact(administrator, partner)
+    partners.delete_contact(actor=administrator, contact=contact)
+    deletion = chain_of(contact)[-1]
+    with behind_the_app() as cursor:
+        cursor.execute(
+            f"INSERT INTO {q(Contact._meta.db_table)} (id, partner_id, name, title, email, phone,"
+            " is_primary, is_24x7, created_at, updated_at)"
+            " SELECT id, partner_id, name, title, email, phone, is_primary, is_24x7, created_at,"
+            f" updated_at FROM {q(Contact.history.model._meta.db_table)} WHERE history_id = %s",
+            [deletion.history_id],
+        )
+
+    assert found() == {(Problem.DELETED_BUT_PRESENT, Contact._meta.db_table, deletion.history_id)}
+
+
+# --- checkpoints ------------------------------------------------------------------------------
+
+
+def test_checkpoint_audit_stores_and_prints_a_sealed_summary(officer):
+    incident = edited_incident(officer)
+    out = StringIO()
+
+    call_command("checkpoint_audit", stdout=out)
+
+    printed = json.loads(out.getvalue())
+    checkpoint = AuditCheckpoint.objects.get()
+    assert printed["id"] == checkpoint.pk
+    assert printed["seal"] == checkpoint.seal
+    assert printed["tables"] == checkpoint.tables
+    assert printed["tables"][INCIDENTS]["records"] == 3
+    assert printed["tables"][INCIDENTS]["max_history_id"] == chain_of(incident)[-1].history_id
+    assert verify()[0] == 0
+
+
+def test_a_tail_record_deleted_after_a_checkpoint_is_reported(officer):
+    # A record that changes no field: without it, the chain and the live row still agree, so
+    # only the checkpoint can tell that it existed.
+    energy = Sector.objects.order_by("pk").first()
+    save_with_history(energy, actor=officer, reason="Reviewed, unchanged")
+    tail = chain_of(energy)[-1]
+    checkpoint = take_checkpoint()
+    table = Sector.history.model._meta.db_table
+    with behind_the_app() as cursor:
+        cursor.execute(f"DELETE FROM {q(table)} WHERE history_id = %s", [tail.history_id])
+
+    status, output = verify()
+
+    assert status == 1
+    assert f"{table} checkpoint {checkpoint.pk}: records covered by a checkpoint are missing" in (
+        output
+    )
+    assert found() == {(Problem.CHECKPOINT_RECORDS_MISSING, table, None)}
+
+
+def test_a_record_replaced_after_a_checkpoint_is_reported(officer):
+    incident = edited_incident(officer)
+    tail = Incident.history.get(history_id=chain_of(incident)[-1].history_id)
+    checkpoint = take_checkpoint()
+    with behind_the_app() as cursor:
+        cursor.execute(f"DELETE FROM {q(INCIDENTS)} WHERE history_id = %s", [tail.history_id])
+    tail.record_hash = "0" * 64  # the same id again, but not the record the checkpoint saw
+    tail.save()
+
+    findings = {(f.problem, f.checkpoint_id) for f in AuditVerifier().findings()}
+
+    assert (Problem.CHECKPOINT_HEADS, checkpoint.pk) in findings
+
+
+def test_a_checkpoint_with_altered_tables_is_reported(officer):
+    edited_incident(officer)
+    checkpoint = take_checkpoint()
+    tables = checkpoint.tables
+    tables[INCIDENTS]["records"] -= 1
+    with behind_the_app():
+        AuditCheckpoint.objects.filter(pk=checkpoint.pk).update(tables=tables)
+
+    status, output = verify()
+
+    assert status == 1
+    assert f"{CHECKPOINTS} checkpoint {checkpoint.pk}: checkpoint seal invalid" in output
+    assert found() == {(Problem.CHECKPOINT_SEAL, CHECKPOINTS, None)}
+
+
+def test_records_older_than_a_checkpoint_are_counted_even_when_others_arrive(officer):
+    incident = edited_incident(officer, edits=1)
+    take_checkpoint()
+    coordination.update_incident(
+        actor=officer, incident=incident, version=incident.version, title="After the checkpoint"
+    )
+    make_incident(officer)
+    assert verify()[0] == 0
