@@ -8,7 +8,11 @@ their history up, and offers no way to change them.
 from django.contrib import admin
 
 from coordination.models import CoordinationAction, Incident, IncidentUpdate
-from opsapi.audit.admin import ReadOnlyAdmin, ReadOnlyInline
+from opsapi.audit.admin import AdminRules, ReadOnlyAdmin, ReadOnlyInline, officers_and_auditors
+
+# Read by officers and auditors (who read every incident); administrators as such do not see
+# operational data.
+OPERATIONAL_RULES = AdminRules(view=officers_and_auditors)
 
 
 class IncidentUpdateInline(ReadOnlyInline):
@@ -37,6 +41,8 @@ class CoordinationActionInline(ReadOnlyInline):
 @admin.register(Incident)
 class IncidentAdmin(ReadOnlyAdmin):
     """Incidents with their timeline and actions, and their history."""
+
+    rules = OPERATIONAL_RULES
 
     inlines = [IncidentUpdateInline, CoordinationActionInline]
     list_display = [
@@ -97,6 +103,8 @@ class OverdueFilter(admin.SimpleListFilter):
 @admin.register(CoordinationAction)
 class CoordinationActionAdmin(ReadOnlyAdmin):
     """Coordination actions and their history."""
+
+    rules = OPERATIONAL_RULES
 
     list_display = ["incident", "partner", "kind", "priority", "status", "due_at", "overdue"]
     list_filter = ["status", "kind", OverdueFilter, "priority"]

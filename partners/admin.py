@@ -9,25 +9,38 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.utils.text import capfirst
 
+from opsapi.accounts.access import require_partner_manager
 from opsapi.audit.admin import (
     CHANGE_REASON,
+    AdminRules,
+    RoleRulesMixin,
     ServiceAdmin,
     ServiceInlineMixin,
+    administrators,
     adopt,
+    allowed_by,
     form_values,
     rejected_on,
 )
 from partners import services
 from partners.models import Contact, Partner, Sector, State, UrbanArea
 
+# Partners and contacts are managed by officers and administrators (the services'
+# require_partner_manager); reference data by administrators. Officers, auditors and
+# administrators read them all.
+partner_managers = allowed_by(require_partner_manager)
+CONTACT_RULES = AdminRules(add=partner_managers, change=partner_managers, delete=partner_managers)
+REFERENCE_RULES = AdminRules(add=administrators, change=administrators, delete=administrators)
+
 
 def _reason(form) -> str:
     return form.cleaned_data.get(CHANGE_REASON, "")
 
 
-class ContactInline(ServiceInlineMixin, admin.TabularInline):
+class ContactInline(RoleRulesMixin, ServiceInlineMixin, admin.TabularInline):
     """The partner's contacts, added, changed and removed with the partner's form."""
 
+    rules = CONTACT_RULES
     model = Contact
     fields = ["name", "title", "email", "phone", "is_primary", "is_24x7"]
     extra = 1
@@ -35,8 +48,13 @@ class ContactInline(ServiceInlineMixin, admin.TabularInline):
 
 @admin.register(Partner)
 class PartnerAdmin(ServiceAdmin):
-    """Partner organisations with their contacts; deactivate a partner rather than delete it."""
+    """Partner organisations with their contacts; deactivate a partner rather than delete it.
 
+    There is no service to delete a partner: its actions are protected and dropping it would
+    silently unshare incidents. An organisation that leaves is made inactive.
+    """
+
+    rules = AdminRules(add=partner_managers, change=partner_managers)
     inlines = [ContactInline]
     list_display = ["name", "kind", "level", "state", "urban_area", "watch_phone", "active"]
     list_filter = ["kind", "level", "state", "sectors", "active"]
@@ -50,11 +68,6 @@ class PartnerAdmin(ServiceAdmin):
         ("24/7 watch", {"fields": ["watch_phone", "watch_email"]}),
         ("Record", {"fields": ["created_at", "updated_at"]}),
     ]
-
-    def has_delete_permission(self, request, obj=None):
-        # There is no service to delete a partner: its actions are protected and dropping it
-        # would silently unshare incidents. An organisation that leaves is made inactive.
-        return False
 
     def save_model(self, request, obj, form, change):
         reason = _reason(form)
@@ -110,8 +123,57 @@ class PartnerAdmin(ServiceAdmin):
             formset.new_objects.append(contact)
 
 
+@admin.register(Contact)
+class ContactAdmin(ServiceAdmin):
+    """Contacts across partners, to find a person and read a contact's history; also added,
+    changed and removed on their partner's page."""
+
+    rules = CONTACT_RULES
+    list_display = ["name", "partner", "title", "email", "phone", "is_primary", "is_24x7"]
+    list_filter = ["is_primary", "is_24x7", "partner__kind"]
+    list_select_related = ["partner"]
+    search_fields = ["name", "email", "phone", "partner__name"]
+    autocomplete_fields = ["partner"]
+    readonly_fields = ["created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["partner", "name", "title"]}),
+        ("Reach", {"fields": ["email", "phone", "is_primary", "is_24x7"]}),
+        ("Record", {"fields": ["created_at", "updated_at"]}),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        if obj is not None and "partner" not in readonly:
+            # A contact stays with its organisation; someone who moves is a new contact there.
+            readonly = [*readonly, "partner"]
+        return readonly
+
+    def save_model(self, request, obj, form, change):
+        with rejected_on(form):
+            if change:
+                saved = services.update_contact(
+                    actor=request.user,
+                    contact=obj,
+                    reason=_reason(form),
+                    **form_values(form, services.CONTACT_FIELDS, changed_only=True),
+                )
+            else:
+                saved = services.create_contact(
+                    actor=request.user,
+                    partner=form.cleaned_data["partner"],
+                    reason=_reason(form),
+                    **form_values(form, services.CONTACT_FIELDS),
+                )
+        adopt(obj, saved)
+
+    def delete_model(self, request, obj):
+        services.delete_contact(actor=request.user, contact=obj)
+
+
 class ReferenceAdmin(ServiceAdmin):
     """Reference data: saved through the partners services; a row in use cannot be deleted."""
+
+    rules = REFERENCE_RULES
 
     def get_deleted_objects(self, objs, request):
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)

@@ -11,10 +11,17 @@ Two rules shape every admin screen of the project:
 - **History is read-only.** History pages list each record's user, date, change reason and
   the field changes stored with it; no screen edits, reverts or deletes a record, whatever
   the settings say.
+- **Roles decide what a screen offers.** Each admin declares its :class:`AdminRules`: who may
+  look rows and their history up, and who may add, change or delete them, as functions of the
+  user (the services' own ``require_*`` checks wherever a service guards the write), so the
+  admin never shows a button the service would refuse. Django's model permissions (granted to
+  the role groups by ``accounts/migrations/0002_roles``) are required as well.
 
 Admin classes in the apps stay thin: they declare what to show and call their services.
 """
 
+import dataclasses
+from collections.abc import Callable
 from contextlib import contextmanager
 
 from django import forms
@@ -30,6 +37,8 @@ from django.db import transaction
 from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
 
+from opsapi.accounts.access import can_read_history, require_administrator, roles_of
+from opsapi.audit.models import AuditAccess, AuditCheckpoint
 from opsapi.errors import MAX_CHANGE_REASON
 
 CHANGE_REASON = "change_reason"
@@ -111,6 +120,78 @@ class ChangeReasonForm(ServiceErrorsForm):
     )
 
 
+# --- who may use a screen ---------------------------------------------------------------------
+
+
+def allowed_by(check) -> Callable[[object], bool]:
+    """A rule admitting whoever passes ``check``, one of the ``require_*`` permission checks of
+    :mod:`opsapi.accounts.access` that the services call."""
+
+    def rule(user) -> bool:
+        try:
+            check(user)
+        except PermissionDenied:
+            return False
+        return True
+
+    return rule
+
+
+def nobody(user) -> bool:
+    """No one: the operation is not offered in the admin."""
+    return False
+
+
+def officers_and_auditors(user) -> bool:
+    """Operational rows (incidents, actions) are read by officers and auditors only."""
+    return roles_of(user).reads_everything
+
+
+def auditors_and_administrators(user) -> bool:
+    """Accounts, tokens and the audit app's records: administrators, and auditors reading."""
+    roles = roles_of(user)
+    return roles.auditor or roles.administrator
+
+
+administrators = allowed_by(require_administrator)
+
+
+@dataclasses.dataclass(frozen=True)
+class AdminRules:
+    """Who may use an admin screen: each operation is a function of the user.
+
+    By default officers, auditors and administrators look rows and their history up
+    (:func:`~opsapi.accounts.access.can_read_history`) and nobody writes.
+    """
+
+    view: Callable[[object], bool] = can_read_history
+    add: Callable[[object], bool] = nobody
+    change: Callable[[object], bool] = nobody
+    delete: Callable[[object], bool] = nobody
+
+
+class RoleRulesMixin:
+    """``has_*_permission`` of a model admin or inline from its :class:`AdminRules`, and from
+    Django's model permissions (both must agree)."""
+
+    rules = AdminRules()
+
+    def has_module_permission(self, request):
+        return self.rules.view(request.user) and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self.rules.view(request.user) and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request, *args):  # inlines are also given the parent obj
+        return self.rules.add(request.user) and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None):
+        return self.rules.change(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.rules.delete(request.user) and super().has_delete_permission(request, obj)
+
+
 def _with_service_errors(form_class, request):
     errors = getattr(request, _SERVICE_ERRORS, None)
     if not errors:
@@ -118,28 +199,43 @@ def _with_service_errors(form_class, request):
     return type(form_class.__name__, (form_class,), {"service_errors": errors})
 
 
-def _is_history_page(request) -> bool:
+def is_history_page(request) -> bool:
+    """Whether ``request`` is for a past version's page (simple-history's history form)."""
     match = getattr(request, "resolver_match", None)
     return bool(match and match.url_name and match.url_name.endswith("_simple_history"))
 
 
-class TrackedAdmin(SimpleHistoryAdmin):
+class TrackedAdmin(RoleRulesMixin, SimpleHistoryAdmin):
     """Admin of a tracked model: history pages that show the stored changes, read-only.
 
-    ``history_hidden_fields`` names fields whose changes are never displayed (secrets).
+    Whoever may view a row may read its history; nobody may change it (``rules`` decide the
+    rest). ``history_hidden_fields`` names fields whose changes are never displayed (secrets).
     """
 
     history_hidden_fields: frozenset = frozenset()
     history_list_display = ["request_id"]
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request)
+        return self.visible_rows(super().get_queryset(request), request)
+
+    def visible_rows(self, queryset, request):
+        """The rows of ``queryset`` shown to the user of ``request``."""
         # The admin shows no more than the API would: per-role scoping lives in visible_to.
         if hasattr(queryset, "visible_to"):
             queryset = queryset.visible_to(request.user)
         return queryset
 
-    def history_view(self, request, object_id, extra_context=None):
+    def has_view_history_permission(self, request, obj=None):
+        return self.has_view_permission(request, obj)
+
+    def has_change_history_permission(self, request, obj=None):
+        return False  # history is append-only: no revert, no edit, whatever the settings say
+
+    def _check_history_access(self, request, object_id) -> None:
+        """Refuse users who may not read this model's history (403), then rows hidden from
+        this user (404, like rows that never existed)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         # simple-history falls back to the history of rows missing from get_queryset() (meant
         # for deleted rows); a row that exists but is hidden from this user stays hidden.
         if self.get_object(request, object_id) is None:
@@ -149,6 +245,9 @@ class TrackedAdmin(SimpleHistoryAdmin):
                 raise Http404 from None
             if hidden:
                 raise Http404
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._check_history_access(request, object_id)
         return super().history_view(request, object_id, extra_context)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
@@ -156,10 +255,11 @@ class TrackedAdmin(SimpleHistoryAdmin):
         # bypassing the services and the read-only admins: past versions are only shown.
         if request.method != "GET":
             raise PermissionDenied
+        self._check_history_access(request, object_id)
         return super().history_form_view(request, object_id, version_id, extra_context)
 
     def get_readonly_fields(self, request, obj=None):
-        if _is_history_page(request):
+        if is_history_page(request):
             if self.fieldsets:
                 return flatten_fieldsets(self.fieldsets)
             return [field.name for field in self.opts.concrete_fields]
@@ -245,7 +345,9 @@ class ServiceAdmin(TrackedAdmin):
             return super().changeform_view(request, object_id, form_url, extra_context)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        return _with_service_errors(super().get_form(request, obj, change, **kwargs), request)
+        # change by keyword: django.contrib.auth's UserAdmin.get_form takes it in **kwargs.
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return _with_service_errors(form, request)
 
     def get_fields(self, request, obj=None):
         return [name for name in super().get_fields(request, obj) if name != CHANGE_REASON]
@@ -256,7 +358,7 @@ class ServiceAdmin(TrackedAdmin):
             can_save = self.has_add_permission(request)
         else:
             can_save = self.has_change_permission(request, obj)
-        if can_save and not _is_history_page(request):
+        if can_save and not is_history_page(request):
             fieldsets.append(("Why", {"fields": [CHANGE_REASON]}))
         return fieldsets
 
@@ -294,7 +396,8 @@ class ServiceInlineMixin:
 
 
 class ReadOnlyAdmin(TrackedAdmin):
-    """Admin that lists, searches and shows rows and their history, and changes nothing."""
+    """Admin that lists, searches and shows rows and their history, and changes nothing,
+    whatever its ``rules`` say."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -319,3 +422,33 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- the audit app's own records ---------------------------------------------------------------
+
+
+class AuditRecordAdmin(RoleRulesMixin, admin.ModelAdmin):
+    """The audit app's append-only records: listed and shown, never added, changed or deleted."""
+
+    rules = AdminRules(view=auditors_and_administrators)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.opts.concrete_fields]
+
+
+@admin.register(AuditAccess)
+class AuditAccessAdmin(AuditRecordAdmin):
+    """Who read the audit trail: each history read, audit-log page, point-in-time view, export."""
+
+    list_display = ["at", "user", "operation", "target", "request_id"]
+    list_filter = ["operation"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "target", "request_id"]
+    date_hierarchy = "at"
+
+
+@admin.register(AuditCheckpoint)
+class AuditCheckpointAdmin(AuditRecordAdmin):
+    """Sealed summaries of the history tables, which verify_audit checks the trail against."""
+
+    list_display = ["pk", "created_at", "seal"]
