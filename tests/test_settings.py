@@ -10,11 +10,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_check(**env_overrides):
-    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+def run_check(*options, **env_overrides):
+    unset = {"SECRET_KEY", "DEBUG", "AUDIT_CHAIN_KEY"}
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     env.update(env_overrides)
     return subprocess.run(
-        [sys.executable, "manage.py", "check"],
+        [sys.executable, "manage.py", "check", *options],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -47,3 +48,10 @@ def test_debug_is_off_unless_set():
 
 def test_development_mode_runs_without_a_configured_key():
     assert run_check(DEBUG="1").returncode == 0
+
+
+def test_deploy_check_warns_when_the_audit_chain_key_follows_the_secret_key():
+    derived = run_check("--deploy", SECRET_KEY="x" * 50)
+    assert "audit.W001" in derived.stderr
+    own = run_check("--deploy", SECRET_KEY="x" * 50, AUDIT_CHAIN_KEY="y" * 50)
+    assert "audit.W001" not in own.stderr

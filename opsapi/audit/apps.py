@@ -9,6 +9,7 @@ class AuditConfig(AppConfig):
     def ready(self):
         from simple_history.signals import pre_create_historical_record
 
+        from opsapi.audit import checks  # noqa: F401  (registers the deployment checks)
         from opsapi.audit.recording import stamp_historical_record
 
         pre_create_historical_record.connect(
