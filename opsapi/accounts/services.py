@@ -213,4 +213,3 @@ def update_user(*, actor, user, roles=None, partner=KEEP, reason="", **changes):
 
     forget_roles(given)
     return user
-

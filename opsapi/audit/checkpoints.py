@@ -41,8 +41,13 @@ def history_table(model) -> str:
 
 
 def chain_order(object_field: str) -> list[str]:
-    """The order of history records object by object, each object's chain oldest first."""
-    return [object_field, "history_date", "history_id"]
+    """The order of history records object by object, each object's chain oldest first.
+
+    A chain follows ``history_id`` (the order the database stored the records in, one writer
+    at a time per object: each holds the object's row lock), not ``history_date``, which comes
+    from the writing server's clock and could go backwards between two servers.
+    """
+    return [object_field, "history_id"]
 
 
 class HeadsDigest:

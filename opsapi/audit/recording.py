@@ -68,7 +68,8 @@ def stamp_historical_record(sender, instance, history_instance, **kwargs):
     record = history_instance
     previous = None
     if record.history_type != "+":
-        previous = instance.history.order_by("-history_date", "-history_id").first()
+        # The object's newest record in chain order (opsapi.audit.checkpoints.chain_order).
+        previous = instance.history.order_by("-history_id").first()
     links = current_links(instance, record)
     record.request_id = current_request_id()
     record.changes = compute_changes(record, previous, links)
