@@ -4,7 +4,7 @@ import strawberry
 import strawberry_django
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
-from strawberry import auto, relay
+from strawberry import Info, auto, relay
 from strawberry_django import BaseFilterLookup, DatetimeFilterLookup
 
 from coordination import models
@@ -19,6 +19,7 @@ from coordination.graphql.enums import (
     Tlp,
 )
 from opsapi.graphql.ids import filter_pk
+from opsapi.graphql.scoping import current_user
 from partners.models import Partner, Sector, UrbanArea
 
 
@@ -59,13 +60,20 @@ class IncidentFilter:
     @strawberry_django.filter_field(
         description="A partner involved: shared with it, or with an action addressed to it."
     )
-    def partner(self, value: relay.GlobalID, prefix: str) -> Q:
+    def partner(self, info: Info, value: relay.GlobalID, prefix: str) -> Q:
+        # Only what the caller could see in `sharedWith` and `actions`: a partner user cannot
+        # learn another organisation's involvement (or existence) by filtering on its ID.
+        user = current_user(info)
         pk = filter_pk(value, Partner, argument="partner")
         shares = models.Incident.shared_with.through.objects.filter(
-            incident_id=OuterRef(f"{prefix}pk"), partner_id=pk
+            incident_id=OuterRef(f"{prefix}pk"),
+            partner_id=pk,
+            partner__in=Partner.objects.filter(Partner.visibility(user)),
         )
         actions = models.CoordinationAction.objects.filter(
-            incident_id=OuterRef(f"{prefix}pk"), partner_id=pk
+            models.CoordinationAction.visibility(user),
+            incident_id=OuterRef(f"{prefix}pk"),
+            partner_id=pk,
         )
         return Q(Exists(shares)) | Q(Exists(actions))
 

@@ -95,6 +95,9 @@ class TrailFilter:
     request_id: str | None = None
     since: datetime.datetime | None = None  # inclusive
     until: datetime.datetime | None = None  # exclusive
+    # {trail name: queryset of the live objects whose records may be read}, for trails the
+    # reader may see only in part (an officer reads the records of their own API tokens only).
+    only_objects: dict = dataclasses.field(default_factory=dict)
 
     def selected_trails(self) -> list[Trail]:
         if self.names is None:
@@ -124,6 +127,12 @@ def _conditions(trail: Trail, flt: TrailFilter, after: Position | None, newest_f
         if value is not None:
             where.append(f"{_quote(column)} = %s")
             params.append(value)
+    if trail.name in flt.only_objects:
+        visible_sql, visible_params = (
+            flt.only_objects[trail.name].values("pk").query.sql_with_params()
+        )
+        where.append(f"{_quote(opts.get_field('id').column)} IN ({visible_sql})")
+        params += visible_params
     if flt.since is not None:
         where.append(f"{date} >= %s")
         params.append(_time(flt.since))

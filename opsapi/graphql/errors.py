@@ -9,6 +9,7 @@ outages, whose details are logged with the request id and replaced by a generic 
 import logging
 
 from graphql import GraphQLError
+from strawberry.relay import GlobalIDValueError
 
 logger = logging.getLogger("opsapi.graphql")
 
@@ -32,6 +33,14 @@ def client_facing(error: GraphQLError) -> GraphQLError:
     with a code. Any other exception is a bug or an outage: logged in full, and masked.
     """
     original = error.original_error
+    if isinstance(original, GlobalIDValueError):
+        # A well-formed global ID whose type is not one of the schema's node types.
+        return GraphQLError(
+            "This ID does not name a kind of object that has IDs.",
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": BAD_USER_INPUT},
+        )
     if original is None or isinstance(original, GraphQLError):
         if not (error.extensions or {}).get("code"):
             error.extensions = {**(error.extensions or {}), "code": GRAPHQL_VALIDATION_FAILED}

@@ -7,6 +7,8 @@ from django.utils import timezone
 
 from coordination.choices import IncidentStatus, Severity, Tlp
 from coordination.services import change_incident_status, share_incident, update_incident
+from opsapi.accounts.access import OPS_OFFICER
+from opsapi.accounts.services import issue_token
 from opsapi.audit.models import AuditAccess
 from tests.factories import global_id, make_incident, make_partner
 from tests.graphql import GraphQLClient
@@ -268,3 +270,22 @@ def test_reading_history_is_recorded_with_the_filters(auditor_gql, gql, timeline
 def test_queries_that_do_not_touch_history_are_not_recorded(gql, timeline):
     gql.data("{ incidents { totalCount } }")
     assert not AuditAccess.objects.exists()
+
+
+def test_records_of_objects_the_api_does_not_serve_have_no_live_object(auditor_gql, make_user):
+    # Memberships and API tokens have history but no GraphQL type: their entries say which
+    # object they are about (objectId) and give no `object`, without an error.
+    partner = make_partner(make_user("officer2", roles=[OPS_OFFICER]), name="Port authority")
+    make_user("dockhand", partner=partner)
+    integrator = make_user("integrator", roles=[OPS_OFFICER])
+    issue_token(user=integrator, actor=integrator, name="Dispatch bridge")
+
+    body = auditor_gql(AUDIT_LOG, {"filters": {"model": ["PARTNER_MEMBERSHIP", "API_TOKEN"]}})
+
+    assert "errors" not in body, body["errors"]
+    entries = [e["node"] for e in body["data"]["auditLog"]["edges"]]
+    assert {e["__typename"] for e in entries} == {
+        "PartnerMembershipHistoryEntry",
+        "ApiTokenHistoryEntry",
+    }
+    assert all(e["object"] is None and e["objectId"] for e in entries)

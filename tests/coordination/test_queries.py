@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 from django.utils import timezone
+from strawberry.relay import to_base64
 
 from coordination.choices import IncidentCategory, IncidentStatus, Severity, Tlp
 from coordination.services import add_incident_update, change_incident_status, share_incident
@@ -227,6 +228,15 @@ def test_node_and_nodes_resolve_global_ids(gql, catalogue):
 
 def test_node_of_a_missing_row_is_null(gql):
     assert gql.data('{ node(id: "SW5jaWRlbnQ6OTk5OTk5") { id } }')["node"] is None
+
+
+@pytest.mark.parametrize("type_name", ["ApiToken", "Bogus", "IncidentHistoryEntry"])
+def test_node_of_an_id_naming_no_node_type_is_a_clear_error(gql, type_name):
+    result = gql("query($id: ID!) { node(id: $id) { id } }", {"id": to_base64(type_name, 1)})
+    assert result["data"] == {"node": None}
+    [error] = result["errors"]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT"}
+    assert error["message"] == "This ID does not name a kind of object that has IDs."
 
 
 # --- actions ----------------------------------------------------------------------------------

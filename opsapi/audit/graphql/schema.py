@@ -113,6 +113,18 @@ def _decode(value: str, argument: str) -> tuple[str, int]:
         raise BadInput(f"'{argument}' is not a valid ID.", argument=argument) from None
 
 
+def _partly_visible(user, selected) -> dict:
+    """{trail name: the objects ``user`` may see} for the trails ``user`` may read only in part.
+
+    Auditors read every record. Officers read every record of the objects they may see, and
+    for most models that is all of them; API tokens are the exception (their own only).
+    """
+    if roles_of(user).auditor:
+        return {}
+    visible = {t.name: rows_visible_to(t.model, user) for t in selected}
+    return {name: rows for name, rows in visible.items() if rows.query.where}
+
+
 def _with_live_objects(user):
     def prepare(queryset):
         model = queryset.model.instance_type
@@ -150,6 +162,7 @@ class AuditQuery:
                 has_next_page=False, has_previous_page=False, start_cursor=None, end_cursor=None
             )
             return AuditLogConnection(edges=[], page_info=empty, trail_filter=None)
+        flt.only_objects = _partly_visible(user, flt.selected_trails())
         entries = trail.page(flt, after=position, limit=limit + 1)
         records = trail.load(entries[:limit], prepare=_with_live_objects(user))
         edges = [AuditLogEdge(cursor=trail.position_of(r).encode(), node=r) for r in records]
@@ -175,6 +188,9 @@ class AuditQuery:
         name, pk = _decode(id, "id")
         kind = trail.trail_named(name)
         if kind is None or not roles_of(user).reads_everything:
+            return None
+        hidden = _partly_visible(user, [kind])
+        if hidden and not hidden[kind.name].filter(pk=pk).exists():
             return None
         record = (
             kind.records.objects.filter(id=pk, history_date__lte=at)
