@@ -246,8 +246,20 @@ class TrackedAdmin(RoleRulesMixin, SimpleHistoryAdmin):
             if hidden:
                 raise Http404
 
+    def _record_read(self, request, object_id, version_id=None) -> None:
+        """Reading history in the admin is on the record, as it is through the API."""
+        target = f"admin:{self.opts.label}:{object_id}"
+        arguments = {"model": self.opts.label, "object": str(object_id)}
+        if version_id is not None:
+            target += f"@{version_id}"
+            arguments["version"] = str(version_id)
+        AuditAccess.record(
+            user=request.user, operation="history", target=target, arguments=arguments
+        )
+
     def history_view(self, request, object_id, extra_context=None):
         self._check_history_access(request, object_id)
+        self._record_read(request, object_id)
         return super().history_view(request, object_id, extra_context)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
@@ -256,6 +268,7 @@ class TrackedAdmin(RoleRulesMixin, SimpleHistoryAdmin):
         if request.method != "GET":
             raise PermissionDenied
         self._check_history_access(request, object_id)
+        self._record_read(request, object_id, version_id)
         return super().history_form_view(request, object_id, version_id, extra_context)
 
     def get_readonly_fields(self, request, obj=None):

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 
 from opsapi.audit.chain import AuditJSONEncoder
+from opsapi.audit.context import current_request_id
 
 
 class AuditAccess(models.Model):
@@ -37,6 +38,17 @@ class AuditAccess(models.Model):
 
     def __str__(self):
         return f"{self.user} read {self.operation} {self.target} at {self.at:%Y-%m-%d %H:%M}"
+
+    @classmethod
+    def record(cls, *, user, operation: str, target: str, arguments: dict) -> "AuditAccess":
+        """Put one read on the record, with the current request (or command run) id."""
+        return cls.objects.create(
+            user=user,
+            request_id=current_request_id(),
+            operation=operation,
+            target=target[:300],
+            arguments=arguments,
+        )
 
 
 class AuditCheckpoint(models.Model):

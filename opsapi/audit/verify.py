@@ -19,8 +19,11 @@ import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from django.apps import apps
+from django.db import connection
 from simple_history.utils import get_m2m_field_name, get_m2m_reverse_field_name
 
+from opsapi.audit.append_only import append_only_tables, unprotected_tables
 from opsapi.audit.chain import canonical_value, record_digest
 from opsapi.audit.checkpoints import (
     STREAM_CHUNK,
@@ -65,6 +68,10 @@ class Problem(enum.Enum):
     DELETED_BUT_PRESENT = (
         "live row exists although its newest history record is a deletion "
         "(re-inserted without history)"
+    )
+    UNPROTECTED = (
+        "append-only triggers missing or disabled: the database would let this table's "
+        "records be rewritten (PostgreSQL)"
     )
     CHECKPOINT_SEAL = "checkpoint seal invalid: its summary was altered, or forged"
     CHECKPOINT_RECORDS_MISSING = "records covered by a checkpoint are missing (deleted)"
@@ -232,11 +239,20 @@ class AuditVerifier:
         self.totals = Totals()
 
     def findings(self) -> Iterator[Finding]:
+        yield from self._protection()
         covered = yield from self._checkpoints()
         for model in self.models:
             table = model.history.model._meta.db_table
             self.totals.tables += 1
             yield from _TableVerifier(self, model, Coverage(table, covered.get(table, []))).run()
+
+    @staticmethod
+    def _protection() -> Iterator[Finding]:
+        """On PostgreSQL, every append-only table must still carry its enabled triggers."""
+        if connection.vendor != "postgresql":
+            return
+        for table in unprotected_tables(connection, append_only_tables(apps)):
+            yield Finding(Problem.UNPROTECTED, table)
 
     def _checkpoints(self):
         """Check every checkpoint's seal; return {table: [Covered]} of the sealed ones."""

@@ -33,9 +33,8 @@ def export_view(request):
         flt = export.export_filter(since=since, until=until, models=models)
     except export.ExportError as error:
         return error_response(str(error), "BAD_USER_INPUT", 400)
-    AuditAccess.objects.create(
+    AuditAccess.record(
         user=request.user,
-        request_id=request.request_id,
         operation="export",
         target=f"{since or '-'}..{until or '-'}",
         arguments={"since": since, "until": until, "format": fmt, "model": models},

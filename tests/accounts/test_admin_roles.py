@@ -15,6 +15,7 @@ from django.urls import reverse
 from opsapi.accounts import services
 from opsapi.accounts.access import AUDITOR, OPS_OFFICER, PARTNER_USER, Forbidden, roles_of
 from opsapi.accounts.models import ApiToken, PartnerMembership
+from opsapi.audit.models import AuditAccess
 from tests.factories import make_action, make_contact, make_incident, make_partner, state
 
 pytestmark = pytest.mark.django_db
@@ -426,6 +427,27 @@ def test_auditor_reads_every_history_page_and_changes_nothing(auditor, every_kin
         assert client.post(delete, {"post": "yes"}).status_code == 403, name
         assert type(row).objects.filter(pk=row.pk).exists(), name
         assert row.history.count() == history_records, name
+
+
+def test_reading_history_in_the_admin_is_recorded(auditor, officer):
+    incident = make_incident(officer)
+    record = incident.history.get()
+    client = logged_in(auditor)
+
+    client.get(reverse("admin:coordination_incident_history", args=[incident.pk]))
+    client.get(reverse("admin:coordination_incident_simple_history", args=[incident.pk, record.pk]))
+
+    reads = list(AuditAccess.objects.filter(user=auditor).order_by("id"))
+    assert [(r.operation, r.target) for r in reads] == [
+        ("history", f"admin:coordination.Incident:{incident.pk}"),
+        ("history", f"admin:coordination.Incident:{incident.pk}@{record.pk}"),
+    ]
+    assert all(r.request_id for r in reads)
+    assert reads[1].arguments == {
+        "model": "coordination.Incident",
+        "object": str(incident.pk),
+        "version": str(record.pk),
+    }
 
 
 def test_auditor_sees_no_write_button(auditor, every_kind_of_row):

@@ -220,7 +220,7 @@ def test_a_deleted_first_record_leaves_a_first_record_with_a_predecessor(officer
 
 def test_a_forged_record_is_reported(officer):
     incident = edited_incident(officer)
-    first, second, _ = chain_of(incident)
+    first, *_ = chain_of(incident)
     forged = Incident.history.get(history_id=first.history_id)
     forged.history_id = None
     forged.severity = "critical"
@@ -496,3 +496,17 @@ def test_records_older_than_a_checkpoint_are_counted_even_when_others_arrive(off
     )
     make_incident(officer)
     assert verify()[0] == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the append-only triggers exist on PostgreSQL only"
+)
+def test_a_history_table_whose_triggers_were_disabled_is_reported(db):
+    with connection.cursor() as cursor:  # as a table owner could (the test user is one)
+        cursor.execute(f"ALTER TABLE {q(INCIDENTS)} DISABLE TRIGGER audit_append_only_row")
+
+    status, output = verify()
+
+    assert status == 1
+    assert output.strip() == f"{INCIDENTS}: {Problem.UNPROTECTED.value}"

@@ -28,7 +28,6 @@ from strawberry_django import DatetimeFilterLookup, StrFilterLookup
 from opsapi.accounts.access import roles_of
 from opsapi.accounts.graphql.types import UserType
 from opsapi.audit.chain import AuditJSONEncoder
-from opsapi.audit.context import current_request_id
 from opsapi.audit.models import AuditAccess
 from opsapi.graphql.ids import filter_pk
 from opsapi.graphql.scoping import current_user
@@ -96,12 +95,8 @@ class RecordAuditReads(SchemaExtension):
         visit(context.graphql_document, TypeInfoVisitor(type_info, collector))
         for operation, target, arguments in collector.reads:
             try:
-                AuditAccess.objects.create(
-                    user=user,
-                    request_id=current_request_id(),
-                    operation=operation,
-                    target=target[:300],
-                    arguments=_jsonable(arguments),
+                AuditAccess.record(
+                    user=user, operation=operation, target=target, arguments=_jsonable(arguments)
                 )
             except Exception:
                 # The read itself already happened; losing its log line must be noticed.

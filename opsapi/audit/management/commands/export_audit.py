@@ -26,10 +26,9 @@ class Command(BaseCommand):
             flt = export.export_filter(since=since, until=until, models=model)
         except export.ExportError as error:
             raise CommandError(f"--{error.parameter}: {error}") from None
-        with command_context("export_audit") as request_id:
-            AuditAccess.objects.create(
+        with command_context("export_audit"):
+            AuditAccess.record(
                 user=None,
-                request_id=request_id,
                 operation="export",
                 target=f"{since or '-'}..{until or '-'}",
                 arguments={"since": since, "until": until, "format": format, "model": model},
