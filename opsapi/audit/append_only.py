@@ -25,6 +25,7 @@ and depends on ``("audit", "0002_append_only")``. Reversing it needs nothing: dr
 new tables drops their triggers.
 """
 
+from django.core.management.base import CommandError
 from simple_history.models import HistoricalChanges
 
 FUNCTION = "audit_refuse_history_change"
@@ -114,3 +115,17 @@ def unprotected_tables(connection, tables) -> list[str]:
         )
         protected = {row[0] for row in cursor.fetchall()}
     return sorted(set(tables) - protected)
+
+
+class RefusesPruning:
+    """Mixin for a replaced simple-history pruning command: it keeps the original's arguments,
+    so that any invocation gets this refusal rather than a usage error, and refuses."""
+
+    help = "Refuses to run: the audit trail is append-only and is never pruned."
+
+    def handle(self, *args, **options):
+        name = type(self).__module__.rsplit(".", 1)[-1]
+        raise CommandError(
+            f"{name} is disabled: the audit trail is append-only and history records are "
+            "never deleted."
+        )
