@@ -116,6 +116,16 @@ def take_checkpoint() -> AuditCheckpoint:
     return AuditCheckpoint.objects.create(tables=tables, seal=seal(tables))
 
 
+def parse_kept_copy(line: str) -> AuditCheckpoint:
+    """A checkpoint from one line that :func:`export` wrote (unsaved: it is compared, never
+    stored); ValueError if the line is not one."""
+    try:
+        data = json.loads(line)
+        return AuditCheckpoint(pk=int(data["id"]), tables=dict(data["tables"]), seal=data["seal"])
+    except (ValueError, TypeError, KeyError) as error:
+        raise ValueError(f"not a checkpoint line: {error}") from None
+
+
 def export(checkpoint: AuditCheckpoint) -> str:
     """One line of JSON holding the whole checkpoint, for a copy kept outside the database."""
     return json.dumps(

@@ -74,6 +74,11 @@ class Problem(enum.Enum):
         "records be rewritten (PostgreSQL)"
     )
     CHECKPOINT_SEAL = "checkpoint seal invalid: its summary was altered, or forged"
+    CHECKPOINT_GONE = (
+        "checkpoint missing from the database or different from the kept copy "
+        "(deleted or replaced); the kept copy is checked instead"
+    )
+    KEPT_COPY_UNSEALED = "kept copy of a checkpoint does not carry a valid seal (not ours)"
     CHECKPOINT_RECORDS_MISSING = "records covered by a checkpoint are missing (deleted)"
     CHECKPOINT_HEADS = (
         "newest records differ from the checkpoint's (records covered by it were replaced)"
@@ -233,8 +238,15 @@ class AuditVerifier:
     Iterate :meth:`findings`; :attr:`totals` is complete once it is exhausted.
     """
 
-    def __init__(self, models: Iterable | None = None, *, batch_objects: int = BATCH_OBJECTS):
+    def __init__(
+        self,
+        models: Iterable | None = None,
+        *,
+        kept: Iterable[AuditCheckpoint] = (),
+        batch_objects: int = BATCH_OBJECTS,
+    ):
         self.models = list(models) if models is not None else tracked_models()
+        self.kept = list(kept)  # copies of checkpoints kept outside the database
         self.batch_objects = batch_objects
         self.totals = Totals()
 
@@ -255,18 +267,31 @@ class AuditVerifier:
             yield Finding(Problem.UNPROTECTED, table)
 
     def _checkpoints(self):
-        """Check every checkpoint's seal; return {table: [Covered]} of the sealed ones."""
-        covered = {}
+        """Check every checkpoint's seal, and each kept copy against the database; return
+        {table: [Covered]} of the sealed checkpoints (a kept copy standing in for one that is
+        gone or was replaced)."""
+        sealed = {}
         table = AuditCheckpoint._meta.db_table
         for checkpoint in AuditCheckpoint.objects.order_by("pk").iterator():
             self.totals.checkpoints += 1
-            if not is_sealed(checkpoint):
+            if is_sealed(checkpoint):
+                sealed[checkpoint.pk] = checkpoint
+            else:
                 yield Finding(Problem.CHECKPOINT_SEAL, table, checkpoint_id=checkpoint.pk)
+        for copy in self.kept:
+            if not is_sealed(copy):
+                yield Finding(Problem.KEPT_COPY_UNSEALED, table, checkpoint_id=copy.pk)
                 continue
+            stored = sealed.get(copy.pk)
+            if stored is None or (stored.tables, stored.seal) != (copy.tables, copy.seal):
+                yield Finding(Problem.CHECKPOINT_GONE, table, checkpoint_id=copy.pk)
+                sealed[copy.pk] = copy
+        covered = {}
+        for checkpoint_id, checkpoint in sorted(sealed.items()):
             for name, entry in checkpoint.tables.items():
                 covered.setdefault(name, []).append(
                     Covered(
-                        checkpoint.pk, entry["records"], entry["max_history_id"], entry["heads"]
+                        checkpoint_id, entry["records"], entry["max_history_id"], entry["heads"]
                     )
                 )
         return covered

@@ -5,6 +5,7 @@ import datetime
 import json
 from contextlib import contextmanager
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -33,8 +34,12 @@ CHECKPOINTS = AuditCheckpoint._meta.db_table
 
 def verify(*models: str) -> tuple[int, str]:
     """Run verify_audit: (exit status, what it printed)."""
+    return verify_with(*(["--model", *models] if models else []))
+
+
+def verify_with(*args: str) -> tuple[int, str]:
+    """Run verify_audit with ``args``: (exit status, what it printed)."""
     out = StringIO()
-    args = ["--model", *models] if models else []
     try:
         call_command("verify_audit", *args, stdout=out, stderr=StringIO())
     except CommandError as error:
@@ -457,6 +462,68 @@ def test_a_tail_record_deleted_after_a_checkpoint_is_reported(officer):
         output
     )
     assert found() == {(Problem.CHECKPOINT_RECORDS_MISSING, table, None)}
+
+
+def _kept_copy(tmp_path) -> str:
+    """Take a checkpoint the way cron does, and keep its output outside the database."""
+    out = StringIO()
+    call_command("checkpoint_audit", stdout=out)
+    kept = tmp_path / "checkpoints.jsonl"
+    kept.write_text(out.getvalue())
+    return str(kept)
+
+
+def test_kept_checkpoint_copies_that_match_the_database_verify(officer, tmp_path):
+    edited_incident(officer)
+    kept = _kept_copy(tmp_path)
+
+    assert verify_with("--kept-checkpoints", kept)[0] == 0
+
+
+def test_a_deleted_checkpoint_and_the_records_it_covered_are_reported_from_the_kept_copy(
+    officer, tmp_path
+):
+    # Deleting the checkpoint row first would hide the truncation from the database alone.
+    energy = Sector.objects.order_by("pk").first()
+    save_with_history(energy, actor=officer, reason="Reviewed, unchanged")
+    tail = chain_of(energy)[-1]
+    kept = _kept_copy(tmp_path)
+    checkpoint = AuditCheckpoint.objects.get()
+    table = Sector.history.model._meta.db_table
+    with behind_the_app() as cursor:
+        cursor.execute(f"DELETE FROM {q(table)} WHERE history_id = %s", [tail.history_id])
+        cursor.execute(f"DELETE FROM {q(CHECKPOINTS)}")
+
+    assert verify()[0] == 0  # what the database alone can tell
+    status, output = verify_with("--kept-checkpoints", kept)
+
+    assert status == 1
+    assert f"{CHECKPOINTS} checkpoint {checkpoint.pk}: checkpoint missing" in output
+    assert f"{table} checkpoint {checkpoint.pk}: records covered by a checkpoint are missing" in (
+        output
+    )
+
+
+def test_a_kept_copy_that_is_not_sealed_is_reported(officer, tmp_path):
+    kept = tmp_path / "checkpoints.jsonl"
+    line = json.loads(Path(_kept_copy(tmp_path)).read_text())
+    line["tables"][INCIDENTS] = {"records": 0, "max_history_id": 0, "heads": "0" * 64}
+    kept.write_text(json.dumps(line) + "\n")
+
+    status, output = verify_with("--kept-checkpoints", str(kept))
+
+    assert status == 1
+    assert "kept copy of a checkpoint does not carry a valid seal" in output
+
+
+@pytest.mark.parametrize("content", ["not json", '{"id": 1}'])
+def test_an_unreadable_kept_copy_is_refused(db, tmp_path, content):
+    kept = tmp_path / "checkpoints.jsonl"
+    kept.write_text(content)
+    with pytest.raises(CommandError, match=r"--kept-checkpoints: .*not a checkpoint line"):
+        call_command("verify_audit", "--kept-checkpoints", str(kept))
+    with pytest.raises(CommandError, match=r"--kept-checkpoints: .*No such file"):
+        call_command("verify_audit", "--kept-checkpoints", str(tmp_path / "missing"))
 
 
 def test_a_record_replaced_after_a_checkpoint_is_reported(officer):

@@ -3,7 +3,7 @@ import time
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 
-from opsapi.audit.checkpoints import tracked_models
+from opsapi.audit.checkpoints import parse_kept_copy, tracked_models
 from opsapi.audit.verify import AuditVerifier
 
 
@@ -26,9 +26,17 @@ class Command(BaseCommand):
             help="Verify only these tracked models (e.g. coordination.Incident auth.User); "
             "checkpoint seals are checked in any case.",
         )
+        parser.add_argument(
+            "--kept-checkpoints",
+            metavar="FILE",
+            help="The checkpoint_audit output kept outside the database (one JSON line per "
+            "checkpoint): each must still be in the database, unchanged, and the records it "
+            "covered are checked against it even if its row is gone.",
+        )
 
-    def handle(self, *args, models=None, **options):
-        verifier = AuditVerifier(self._models(models) if models else None)
+    def handle(self, *args, models=None, kept_checkpoints=None, **options):
+        kept = self._kept(kept_checkpoints) if kept_checkpoints else []
+        verifier = AuditVerifier(self._models(models) if models else None, kept=kept)
         started = time.monotonic()
         findings = 0
         for finding in verifier.findings():
@@ -43,6 +51,16 @@ class Command(BaseCommand):
         if options["verbosity"] >= 2:
             rate = verifier.totals.records / elapsed if elapsed else 0
             self.stderr.write(f"Verified in {elapsed:.1f} s ({rate:,.0f} records/s).")
+
+    @staticmethod
+    def _kept(path) -> list:
+        try:
+            with open(path, encoding="utf-8") as lines:
+                return [parse_kept_copy(line) for line in lines if line.strip()]
+        except OSError as error:
+            raise CommandError(f"--kept-checkpoints: {error}") from None
+        except ValueError as error:
+            raise CommandError(f"--kept-checkpoints: {path}: {error}") from None
 
     @staticmethod
     def _models(labels) -> list:
