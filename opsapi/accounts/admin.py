@@ -266,7 +266,6 @@ class ApiTokenAdmin(ServiceAdmin):
     search_fields = ["prefix", "name", "user__username"]
     autocomplete_fields = ["user"]
     actions = ["revoke_selected"]
-    history_hidden_fields = frozenset({"digest"})
     readonly_fields = ["prefix", "created_at", "usable"]
     fieldsets = [
         (None, {"fields": ["user", "name", "prefix", "usable"]}),

@@ -39,6 +39,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from opsapi.accounts.access import can_read_history, require_administrator, roles_of
 from opsapi.audit.models import AuditAccess, AuditCheckpoint
+from opsapi.audit.tracking import hidden_history_fields
 from opsapi.errors import MAX_CHANGE_REASON
 
 CHANGE_REASON = "change_reason"
@@ -209,10 +210,9 @@ class TrackedAdmin(RoleRulesMixin, SimpleHistoryAdmin):
     """Admin of a tracked model: history pages that show the stored changes, read-only.
 
     Whoever may view a row may read its history; nobody may change it (``rules`` decide the
-    rest). ``history_hidden_fields`` names fields whose changes are never displayed (secrets).
+    rest). The model's hidden history fields (secrets) are never displayed.
     """
 
-    history_hidden_fields: frozenset = frozenset()
     history_list_display = ["request_id"]
 
     def get_queryset(self, request):
@@ -283,6 +283,7 @@ class TrackedAdmin(RoleRulesMixin, SimpleHistoryAdmin):
         for every record including creations, without re-diffing neighbours on each view."""
         records = list(historical_records)
         labels = self._related_labels(records)
+        hidden = hidden_history_fields(self.model)
         for record in records:
             record.history_delta_changes = [
                 {
@@ -291,7 +292,7 @@ class TrackedAdmin(RoleRulesMixin, SimpleHistoryAdmin):
                     "new": self._display(change["field"], change["new"], labels),
                 }
                 for change in record.changes
-                if change["field"] not in self.history_hidden_fields
+                if change["field"] not in hidden
             ]
 
     def _field(self, name):

@@ -13,11 +13,10 @@ import hashlib
 import io
 import json
 
-from django.db.models import Prefetch
-
 from opsapi.audit import trail
 from opsapi.audit.chain import AuditJSONEncoder, canonical_value
 from opsapi.audit.recording import link_accessors, recorded_links
+from opsapi.audit.tracking import hidden_history_fields
 
 FORMATS = ("jsonl", "csv")
 PAGE = 1000
@@ -54,7 +53,7 @@ class ExportSummary:
 def _record(record) -> dict:
     """One record as an export row (hidden fields, such as token digests, left out)."""
     model = record.instance_type
-    hidden = set(getattr(model, "history_hidden_fields", ()))
+    hidden = hidden_history_fields(model)
     return {
         "model": model._meta.label,
         "history_id": record.history_id,
@@ -77,10 +76,8 @@ def _record(record) -> dict:
 
 
 def _prepare(queryset):
-    accessors = [a for a, _ in link_accessors(queryset.model).values()]
-    return queryset.select_related("history_user").prefetch_related(
-        *[Prefetch(a) for a in accessors]
-    )
+    accessors = [accessor for accessor, _ in link_accessors(queryset.model).values()]
+    return queryset.select_related("history_user").prefetch_related(*accessors)
 
 
 def records(flt: trail.TrailFilter, summary: ExportSummary):

@@ -144,6 +144,12 @@ class HistoryRecord(models.Model):
         abstract = True
 
 
+def hidden_history_fields(model) -> frozenset[str]:
+    """Fields of a tracked ``model`` kept in its records (and their hashes) but never shown
+    from them, by the API, the export or the admin: its ``history_hidden_fields``."""
+    return frozenset(getattr(model, "history_hidden_fields", ()))
+
+
 class TrackedHistoricalRecords(HistoricalRecords):
     """simple-history's ``HistoricalRecords`` that also lets a service write the record itself.
 

@@ -17,6 +17,8 @@ from django.apps import apps
 from django.db import connection
 from strawberry import relay
 
+from opsapi.graphql.ids import type_name_of
+
 HISTORY_ACTIONS = ("+", "~", "-")
 
 
@@ -42,13 +44,8 @@ def trails() -> tuple[Trail, ...]:
         key=lambda m: m._meta.label,
     )
     return tuple(
-        Trail(name=type_name(model), model=model, rank=rank) for rank, model in enumerate(models)
+        Trail(name=type_name_of(model), model=model, rank=rank) for rank, model in enumerate(models)
     )
-
-
-def type_name(model) -> str:
-    """The GraphQL type name of a tracked model."""
-    return "User" if model._meta.label == "auth.User" else model.__name__
 
 
 def trail_named(name: str) -> Trail | None:
@@ -214,4 +211,4 @@ def position_of(record) -> Position:
 
 def object_global_id(record) -> str:
     """The global ID of the object a record is about (whether it still exists or not)."""
-    return relay.to_base64(type_name(record.instance_type), record.id)
+    return relay.to_base64(type_name_of(record.instance_type), record.id)

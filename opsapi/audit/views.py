@@ -9,6 +9,7 @@ from opsapi.accounts.access import roles_of
 from opsapi.accounts.authentication import FORBIDDEN, authenticate_request, error_response
 from opsapi.audit import export
 from opsapi.audit.models import AuditAccess
+from opsapi.graphql.errors import BAD_USER_INPUT
 
 CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
 
@@ -26,13 +27,13 @@ def export_view(request):
         return error_response("Only auditors may export the audit trail.", FORBIDDEN, 403)
     fmt = request.GET.get("format", "jsonl")
     if fmt not in export.FORMATS:
-        return error_response("format must be jsonl or csv.", "BAD_USER_INPUT", 400)
+        return error_response("format must be jsonl or csv.", BAD_USER_INPUT, 400)
     since, until = request.GET.get("since"), request.GET.get("until")
     models = request.GET.getlist("model")
     try:
         flt = export.export_filter(since=since, until=until, models=models)
     except export.ExportError as error:
-        return error_response(str(error), "BAD_USER_INPUT", 400)
+        return error_response(str(error), BAD_USER_INPUT, 400)
     AuditAccess.record(
         user=request.user,
         operation="export",

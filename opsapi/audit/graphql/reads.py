@@ -90,6 +90,11 @@ class RecordAuditReads(SchemaExtension):
         user = getattr(getattr(context.context, "request", None), "user", None)
         if context.graphql_document is None or user is None or not user.is_authenticated:
             return
+        # A field is named in the query text itself (aliases and fragments cannot hide its
+        # name), so most operations skip walking the document on every request.
+        query = context.query
+        if query is not None and not any(name in query for name in ("history", *AUDIT_FIELDS)):
+            return
         type_info = TypeInfo(context.schema._schema)
         collector = _ReadCollector(type_info, context.variables or {})
         visit(context.graphql_document, TypeInfoVisitor(type_info, collector))

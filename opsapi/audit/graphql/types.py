@@ -21,9 +21,10 @@ from opsapi.accounts.access import can_read_history, rows_visible_to
 from opsapi.accounts.graphql.types import UserType
 from opsapi.audit.chain import canonical_value
 from opsapi.audit.recording import link_accessors, recorded_links
-from opsapi.audit.tracking import HISTORY_RELATED_NAME
-from opsapi.audit.trail import object_global_id, type_name
+from opsapi.audit.tracking import HISTORY_RELATED_NAME, hidden_history_fields
+from opsapi.audit.trail import object_global_id
 from opsapi.graphql.connection import DjangoListConnection, connection
+from opsapi.graphql.ids import type_name_of
 from opsapi.graphql.scoping import current_user
 
 
@@ -74,7 +75,7 @@ def _present(model, field_name: str, value):
     if value is None:
         return None
     if field.is_relation:
-        related = type_name(field.related_model)
+        related = type_name_of(field.related_model)
         if field.many_to_many:
             return [relay.to_base64(related, pk) for pk in value]
         return relay.to_base64(related, value)
@@ -83,14 +84,9 @@ def _present(model, field_name: str, value):
     return canonical_value(field, value)
 
 
-def _hidden(model) -> set[str]:
-    """Fields never shown from a model's history (e.g. an API token's digest)."""
-    return set(getattr(model, "history_hidden_fields", ()))
-
-
 def field_changes(model, stored: list[dict]) -> list[FieldChange]:
     """The stored ``changes`` of a ``model`` history record, presented for the API."""
-    hidden = _hidden(model)
+    hidden = hidden_history_fields(model)
     return [
         FieldChange(
             field=to_camel_case(change["field"]),
@@ -105,7 +101,7 @@ def field_changes(model, stored: list[dict]) -> list[FieldChange]:
 def snapshot(record) -> dict:
     """Every field of the object as ``record`` stored it, presented for the API."""
     model = record.instance_type
-    hidden = _hidden(model)
+    hidden = hidden_history_fields(model)
     values = {
         to_camel_case(field.name): _present(model, field.name, getattr(record, field.attname))
         for field in record.tracked_fields
@@ -130,7 +126,7 @@ def live_object_prefetch(model):
 def history_entry_type(model) -> type:
     """The ``<Model>HistoryEntry`` type for a tracked model (one per model)."""
     historical = model.history.model
-    name = type_name(model)
+    name = type_name_of(model)
 
     @strawberry_django.type(
         historical,
