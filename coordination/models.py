@@ -300,6 +300,12 @@ class CoordinationAction(TrackedModel):
     closed_at = models.DateTimeField(
         null=True, blank=True, help_text="When it was completed, declined or cancelled."
     )
+    escalated_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When it was escalated as overdue: still unacknowledged after its due time, "
+        "with the partner's 24/7 contact and the incident lead notified.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -317,6 +323,7 @@ class CoordinationAction(TrackedModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     history = tracked_history()
+    history_added_fields = frozenset({"escalated_at"})  # migration 0002
 
     objects = CoordinationActionQuerySet.as_manager()
 

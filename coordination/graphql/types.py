@@ -114,6 +114,7 @@ class CoordinationAction(VisibleRows, relay.Node):
     responded_at: auto
     responded_by: UserType | None
     closed_at: auto
+    escalated_at: auto
     created_by: UserType | None
     version: auto
     created_at: auto

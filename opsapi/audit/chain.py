@@ -45,7 +45,13 @@ def canonical_value(field: models.Field, value):
 
 def record_content(record, links: dict[str, list[int]]) -> dict:
     """The canonical content of a historical ``record`` whose many-to-many ``links`` are given
-    as {field name: sorted related ids}."""
+    as {field name: sorted related ids}.
+
+    A field added to a tracked model after records exist is listed in the model's
+    ``history_added_fields``: while it is empty (NULL) it is left out, so the records written
+    before it existed keep the digest they were sealed with.
+    """
+    added = getattr(record.instance_type, "history_added_fields", ())
     return {
         "model": record.instance_type._meta.label,
         "type": record.history_type,
@@ -54,7 +60,9 @@ def record_content(record, links: dict[str, list[int]]) -> dict:
         "reason": record.history_change_reason,
         "request": record.request_id,
         "fields": {
-            f.attname: canonical_value(f, getattr(record, f.attname)) for f in record.tracked_fields
+            f.attname: canonical_value(f, value)
+            for f in record.tracked_fields
+            if (value := getattr(record, f.attname)) is not None or f.attname not in added
         },
         "links": links,
         "changes": record.changes,

@@ -62,6 +62,9 @@ class TrackedModel(models.Model):
 
     objects = TrackedQuerySet.as_manager()
 
+    # Fields added after history records exist (see opsapi.audit.chain.record_content).
+    history_added_fields: frozenset[str] = frozenset()
+
     class Meta:
         abstract = True
 

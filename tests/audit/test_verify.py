@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from coordination import services as coordination
 from coordination.models import Incident
-from opsapi.audit.chain import record_digest
+from opsapi.audit.chain import record_content, record_digest
 from opsapi.audit.checkpoints import take_checkpoint, tracked_models
 from opsapi.audit.management.commands.verify_audit import Command as VerifyAudit
 from opsapi.audit.models import AuditCheckpoint
@@ -24,7 +24,7 @@ from opsapi.audit.tracking import save_with_history
 from opsapi.audit.verify import AuditVerifier, Problem
 from partners import services as partners
 from partners.models import Contact, Sector
-from tests.factories import make_contact, make_incident, make_partner, state
+from tests.factories import make_action, make_contact, make_incident, make_partner, state
 
 INCIDENTS = Incident.history.model._meta.db_table
 INCIDENT_ROWS = Incident._meta.db_table
@@ -577,3 +577,13 @@ def test_a_history_table_whose_triggers_were_disabled_is_reported(db):
 
     assert status == 1
     assert output.strip() == f"{INCIDENTS}: {Problem.UNPROTECTED.value}"
+
+
+def test_a_field_added_later_keeps_the_digests_of_older_records(officer):
+    """Records written before migration 0002 hold NULL in `escalated_at`: the digest of such a
+    record is the one it had before the column existed, so verify_audit still passes."""
+    action = make_action(officer, make_incident(officer), make_partner(officer))
+    record = action.history.latest()
+    assert "escalated_at" not in record_content(record, {})["fields"]
+    record.escalated_at = record.history_date
+    assert "escalated_at" in record_content(record, {})["fields"]
