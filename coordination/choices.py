@@ -72,6 +72,7 @@ class UpdateKind(models.TextChoices):
     NOTE = "note", "Note"
     SITUATION_REPORT = "situation_report", "Situation report"
     STATUS_CHANGE = "status_change", "Status change"
+    ESCALATION = "escalation", "Escalation"
 
 
 class ActionKind(models.TextChoices):

@@ -63,6 +63,9 @@ INCIDENT_FIELDS = frozenset(
 INCIDENT_LINKS = frozenset({"states", "urban_areas", "sectors"})
 ACTION_FIELDS = frozenset({"kind", "instructions", "priority", "due_at"})
 
+# Timeline entries only the service itself writes.
+RESERVED_UPDATE_KINDS = frozenset({UpdateKind.STATUS_CHANGE, UpdateKind.ESCALATION})
+
 EARLIEST_TIME = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 CLOCK_SKEW = datetime.timedelta(minutes=5)
 LONGEST_DUE = datetime.timedelta(days=366)
@@ -335,10 +338,11 @@ def add_incident_update(
     else:
         require_officer(actor)
     reason = check_change_reason(reason)
-    if kind == UpdateKind.STATUS_CHANGE:
+    if kind in RESERVED_UPDATE_KINDS:
         raise field_error(
             "kind",
-            "Status-change entries are written by changeIncidentStatus.",
+            f"{UpdateKind(kind).label} entries are written by the center's own operations "
+            "(status changes, overdue escalation), not posted.",
             errors.RESERVED_KIND,
         )
     update = IncidentUpdate(

@@ -419,6 +419,7 @@ def test_add_incident_update_posts_to_the_timeline(gql, officer, incident):
         ({"body": "   "}, "body", "blank"),
         ({"body": "x" * 20_001}, "body", "max_length"),
         ({"kind": "STATUS_CHANGE"}, "kind", "reserved_kind"),
+        ({"kind": "ESCALATION"}, "kind", "reserved_kind"),
         ({"incident": "SW5jaWRlbnQ6OTk5OTk5"}, "incident", "not_found"),
     ],
 )
