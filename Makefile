@@ -27,7 +27,7 @@ migrate: $(STAMP) .dev-secret-key
 run: migrate
 	$(DEV_ENV) $(BIN)/python manage.py ensure_admin
 	@echo "GraphiQL: http://$(HOST):$(PORT)/graphql/   admin: http://$(HOST):$(PORT)/admin/"
-	$(DEV_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(DEV_ENV) $(BIN)/uvicorn opsapi.asgi:application --host $(HOST) --port $(PORT) --lifespan off
 
 # The suite runs with production settings, which need a secret key: a throwaway one unless set.
 test: $(STAMP)

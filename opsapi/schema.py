@@ -7,11 +7,13 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from coordination.graphql.mutations import CoordinationMutation
 from coordination.graphql.schema import CoordinationQuery
+from coordination.graphql.subscriptions import CoordinationSubscription
 from opsapi.accounts.graphql.schema import AccountsQuery
 from opsapi.audit.graphql.reads import RecordAuditReads
 from opsapi.audit.graphql.schema import AuditQuery
 from opsapi.audit.graphql.types import history_entry_type
 from opsapi.audit.trail import trails
+from opsapi.graphql.errors import ClientFacingErrors
 from opsapi.graphql.pages import PageSizes
 from partners.graphql.mutations import PartnersMutation
 from partners.graphql.schema import PartnersQuery
@@ -32,13 +34,20 @@ class Mutation(PartnersMutation, CoordinationMutation):
     pass
 
 
+@strawberry.type
+class Subscription(CoordinationSubscription):
+    pass
+
+
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     # Every kind of history record can come out of the audit log, whether or not a type
     # exposes its `history` field.
     types=[history_entry_type(t.model) for t in trails()],
     extensions=[
+        ClientFacingErrors,
         PageSizes,
         DjangoOptimizerExtension,
         RecordAuditReads,

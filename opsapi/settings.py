@@ -124,6 +124,26 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 LOGIN_URL = "login"
 
+# Live updates (GraphQL subscriptions, docs in README): change events go through a channel layer,
+# in-memory (one server process) unless REDIS_URL is set, when every server process shares them.
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                # Fail fast when Redis is down: a publish is then logged and dropped, the write
+                # that caused it has committed anyway.
+                "hosts": [{"address": REDIS_URL, "socket_connect_timeout": 2}],
+                "prefix": env.str("CHANNEL_LAYER_PREFIX", default="opsapi"),
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Most subscriptions one WebSocket connection may hold at once.
+SUBSCRIPTIONS_PER_CONNECTION = env.int("SUBSCRIPTIONS_PER_CONNECTION", default=20)
+
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="OPS Center <ops-center@localhost>")
 

@@ -10,7 +10,6 @@ from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
 from strawberry.django.views import GraphQLView
 
 from opsapi.accounts.authentication import authenticate_request
-from opsapi.graphql.errors import mask_result_errors
 
 logger = logging.getLogger("opsapi.views")
 
@@ -29,10 +28,6 @@ class OpsGraphQLView(GraphQLView):
         if rejected is not None:
             return rejected
         return super().dispatch(request, *args, **kwargs)
-
-    def process_result(self, request, result):
-        mask_result_errors(result)
-        return super().process_result(request, result)
 
 
 @never_cache

@@ -20,6 +20,14 @@ def error_response(message: str, code: str, status: int) -> JsonResponse:
     return response
 
 
+def bearer_token(header: str) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` value, or None if it is malformed."""
+    scheme, _, raw = header.partition(" ")
+    if scheme.lower() != "bearer" or not raw.strip():
+        return None
+    return raw.strip()
+
+
 def authenticate_request(request):
     """Authenticate an API request; returns an error response, or None to proceed.
 
@@ -28,12 +36,12 @@ def authenticate_request(request):
     """
     header = request.headers.get("Authorization")
     if header is not None:
-        scheme, _, raw = header.partition(" ")
-        if scheme.lower() != "bearer" or not raw.strip():
+        raw = bearer_token(header)
+        if raw is None:
             return error_response(
                 "Use the header 'Authorization: Bearer <token>'.", UNAUTHENTICATED, 401
             )
-        user = user_for_token(raw.strip())
+        user = user_for_token(raw)
         if user is None:
             return error_response(
                 "The API token is invalid, expired or revoked.", UNAUTHENTICATED, 401

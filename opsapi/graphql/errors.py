@@ -9,6 +9,7 @@ outages, whose details are logged with the request id and replaced by a generic 
 import logging
 
 from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
 from strawberry.relay import GlobalIDValueError
 
 logger = logging.getLogger("opsapi.graphql")
@@ -58,3 +59,17 @@ def mask_result_errors(result) -> None:
     """Replace the errors of an execution result by their client-facing form, in place."""
     if result.errors:
         result.errors = [client_facing(error) for error in result.errors]
+
+
+class ClientFacingErrors(SchemaExtension):
+    """Every result's errors in their client-facing form: an HTTP response, and each message
+    of a subscription over WebSocket alike."""
+
+    def on_operation(self):
+        yield
+        if self.execution_context.result is not None:
+            mask_result_errors(self.execution_context.result)
+
+    def on_stream_result(self, result):
+        mask_result_errors(result)
+        yield

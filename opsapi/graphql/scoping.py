@@ -6,11 +6,26 @@ and counts all go through the model's ``visibility`` filter. A row the caller ma
 therefore behaves like a missing row.
 """
 
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser
 from strawberry import Info
 
 
+@dataclass
+class SubscriptionContext:
+    """The context of operations over a WebSocket connection (opsapi.subscriptions)."""
+
+    ws: Any  # the connection's consumer
+    user: Any = field(default_factory=AnonymousUser)
+    connection_params: dict | None = None
+
+
 def current_user(info: Info):
-    """The authenticated user of the request being executed."""
+    """The authenticated user of the request or WebSocket connection being served."""
+    if isinstance(info.context, SubscriptionContext):
+        return info.context.user
     return info.context.request.user
 
 

@@ -81,6 +81,14 @@ def _jsonable(value):
     return json.loads(json.dumps(value, cls=AuditJSONEncoder, default=str))
 
 
+def history_reads(schema, document, variables: dict) -> list[tuple[str, str, dict]]:
+    """The history-reading fields of a query ``document``: (operation, path, arguments)."""
+    type_info = TypeInfo(schema)
+    collector = _ReadCollector(type_info, variables)
+    visit(document, TypeInfoVisitor(type_info, collector))
+    return collector.reads
+
+
 class RecordAuditReads(SchemaExtension):
     """Writes one AuditAccess row per history-reading field of each operation."""
 
@@ -95,10 +103,10 @@ class RecordAuditReads(SchemaExtension):
         query = context.query
         if query is not None and not any(name in query for name in ("history", *AUDIT_FIELDS)):
             return
-        type_info = TypeInfo(context.schema._schema)
-        collector = _ReadCollector(type_info, context.variables or {})
-        visit(context.graphql_document, TypeInfoVisitor(type_info, collector))
-        for operation, target, arguments in collector.reads:
+        reads = history_reads(
+            context.schema._schema, context.graphql_document, context.variables or {}
+        )
+        for operation, target, arguments in reads:
             try:
                 AuditAccess.record(
                     user=user, operation=operation, target=target, arguments=_jsonable(arguments)
