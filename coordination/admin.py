@@ -112,7 +112,9 @@ class CoordinationActionAdmin(ReadOnlyAdmin):
     search_fields = ["incident__reference", "incident__title", "partner__name"]
     fieldsets = [
         (None, {"fields": ["incident", "partner", "kind", "priority", "instructions", "due_at"]}),
-        ("Status", {"fields": ["status", "version", "created_by", "closed_at"]}),
+        # escalated_at is set only by the escalation run (services.escalate_overdue); shown,
+        # read-only like every field here.
+        ("Status", {"fields": ["status", "version", "created_by", "closed_at", "escalated_at"]}),
         (
             "Partner's answer",
             {

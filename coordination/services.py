@@ -10,8 +10,11 @@ keyed by field with a stable code), and writes inside one transaction, one histo
 changed row. Changes to an incident or an action require the ``version`` the caller read.
 """
 
+import dataclasses
 import datetime
+import logging
 
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
@@ -498,3 +501,255 @@ def cancel_action(
     action.closed_at = now or timezone.now()
     action.version += 1
     return save_with_history(action, actor=actor, reason=reason)
+
+
+# --- overdue escalation -------------------------------------------------------------------
+#
+# Run by the center itself (manage.py escalate_overdue, from cron or a timer), not by a user:
+# no actor, no permission check; the history records carry no user and the run's request id.
+
+escalation_logger = logging.getLogger("coordination.escalation")
+
+
+@dataclasses.dataclass(frozen=True)
+class Escalation:
+    """One action escalated by a run: how late it was and whom the center emailed."""
+
+    action: CoordinationAction
+    late_by: datetime.timedelta
+    partner_recipients: tuple[str, ...]
+    lead_recipient: str | None
+
+
+@dataclasses.dataclass
+class EscalationRun:
+    """What one run of :func:`escalate_overdue` did. ``failed`` holds the ids of actions whose
+    escalation raised and was rolled back; they are tried again by the next run."""
+
+    escalated: list[Escalation] = dataclasses.field(default_factory=list)
+    failed: list[int] = dataclasses.field(default_factory=list)
+
+
+def unacknowledged_past_due(now=None):
+    """Actions still pending (never acknowledged) after their due time, most overdue first.
+
+    Only silence is escalated: an acknowledged or in-progress action is late work the partner
+    is already on, which the officer follows up, not a request nobody may have seen.
+    """
+    return CoordinationAction.objects.filter(
+        status=ActionStatus.PENDING, due_at__lt=now or timezone.now()
+    ).order_by("due_at", "pk")
+
+
+def awaiting_escalation(now=None):
+    """The unacknowledged past-due actions not escalated yet: what a run escalates."""
+    return unacknowledged_past_due(now).filter(escalated_at__isnull=True)
+
+
+def escalate_overdue(*, now=None) -> EscalationRun:
+    """Escalate every action still unacknowledged after its due time, once.
+
+    Each action is escalated in its own transaction: marked (``escalated_at``, a new
+    ``version``), noted on the incident's internal timeline, and — only once that commits — its
+    emails sent to the partner's 24/7 addresses and to the incident lead. An action already
+    escalated, acknowledged meanwhile, or locked by a concurrent run is left alone, so running
+    this again (or twice at once) escalates and emails nothing twice. One action failing does
+    not stop the others; it is logged and retried next run. Email failures are logged and do
+    not undo the escalation (the timeline says who was to be told).
+    """
+    now = now or timezone.now()
+    run = EscalationRun()
+    for pk in list(awaiting_escalation(now).values_list("pk", flat=True)):
+        try:
+            escalation = _escalate_action(pk, now)
+        except Exception:
+            escalation_logger.exception(
+                "Escalating coordination action %s failed; nothing of it was saved or sent, "
+                "the next run tries again.",
+                pk,
+            )
+            run.failed.append(pk)
+            continue
+        if escalation is not None:
+            run.escalated.append(escalation)
+    return run
+
+
+@transaction.atomic
+def _escalate_action(pk: int, now) -> Escalation | None:
+    # Lock the row and re-check the condition under the lock. SKIP LOCKED: a row another run
+    # (or a partner acknowledging right now) holds is not waited for; whoever holds it decides.
+    action = (
+        awaiting_escalation(now)
+        .filter(pk=pk)
+        .select_for_update(skip_locked=True, of=("self",))
+        .select_related("incident__lead", "partner")
+        .first()
+    )
+    if action is None:
+        return None
+    late_by = now - action.due_at
+    late = duration_text(late_by)
+    reason = f"Escalated: unacknowledged {late} past due"
+    action.escalated_at = now
+    action.version += 1
+    save_with_history(action, actor=None, reason=reason)
+
+    partner_to = _partner_watch_addresses(action.partner)
+    lead_to = _lead_address(action.incident)
+    if not partner_to:
+        escalation_logger.warning(
+            "Coordination action %s (%s) is overdue but %s %s; escalated without emailing "
+            "the partner.",
+            action.pk,
+            action.incident.reference,
+            action.partner.name,
+            _unreachable_why(action.partner),
+        )
+    # Internal: partner-visible entries are read by every partner the incident is shared
+    # with, and one partner's lateness is none of the others' business. The late partner
+    # itself is told by email.
+    save_with_history(
+        IncidentUpdate(
+            incident=action.incident,
+            kind=UpdateKind.ESCALATION,
+            body=_escalation_entry(action, late, partner_to, lead_to),
+            partner_visible=False,
+            author=None,
+            posted_at=now,
+        ),
+        actor=None,
+        reason=reason,
+    )
+    messages = _escalation_emails(action, late, partner_to, lead_to)
+    transaction.on_commit(lambda: _send_escalation_emails(action.pk, messages))
+    return Escalation(
+        action=action,
+        late_by=late_by,
+        partner_recipients=tuple(partner_to),
+        lead_recipient=lead_to,
+    )
+
+
+def duration_text(delta: datetime.timedelta) -> str:
+    """``2 d 4 h``, ``3 h 10 min``, ``25 min``: how late, to the minute a watch officer reads."""
+    minutes = int(delta.total_seconds()) // 60
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{minutes} min" if minutes else "under a minute"
+
+
+def center_time_text(moment: datetime.datetime) -> str:
+    """A time as the watch floor reads it: in the center's time zone, with its abbreviation."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _partner_watch_addresses(partner) -> list[str]:
+    """Where the partner is reachable around the clock by email: its watch mailbox and its
+    24/7 contacts (none for a partner marked inactive)."""
+    if not partner.active:
+        return []
+    candidates = [partner.watch_email]
+    candidates += partner.contacts.filter(is_24x7=True).values_list("email", flat=True)
+    unique = {}
+    for address in candidates:
+        if address:
+            unique.setdefault(address.lower(), address)
+    return sorted(unique.values(), key=str.lower)
+
+
+def _lead_address(incident) -> str | None:
+    lead = incident.lead
+    if lead is None or not lead.is_active or not lead.email:
+        return None
+    return lead.email
+
+
+def _unreachable_why(partner) -> str:
+    return "is marked inactive" if not partner.active else "has no 24/7 email address"
+
+
+def _escalation_entry(action, late: str, partner_to, lead_to) -> str:
+    """The timeline entry: which partner, which action, how late, and who was emailed."""
+    partner = action.partner
+    lines = [
+        f"Overdue: the {action.get_kind_display().lower()} asked of {partner.name} "
+        f"(due {center_time_text(action.due_at)}) is still unacknowledged {late} later."
+    ]
+    if partner_to:
+        lines.append(f"Emailed the partner's 24/7 watch: {', '.join(partner_to)}.")
+    else:
+        phone = f"; its watch phone is {partner.watch_phone}" if partner.watch_phone else ""
+        lines.append(f"No email went to the partner: it {_unreachable_why(partner)}{phone}.")
+    if lead_to:
+        lines.append(f"Emailed the incident lead: {lead_to}.")
+    else:
+        lines.append("No email went to an incident lead: none with an email address is set.")
+    return "\n".join(lines)
+
+
+def _escalation_emails(action, late: str, partner_to, lead_to) -> list[EmailMessage]:
+    """One message to the partner's watch, one to the incident lead.
+
+    The partner's copy names the incident by reference only, without its title or the
+    action's instructions: a watch mailbox is read by whoever is on duty, which for a TLP:RED
+    incident may be someone not named on it. The partner looks the details up signed in.
+    """
+    incident = action.incident
+    kind = action.get_kind_display()
+    due = center_time_text(action.due_at)
+    messages = []
+    if partner_to:
+        messages.append(
+            EmailMessage(
+                subject=f"[{incident.reference}] Overdue: {kind} due {due}",
+                body=(
+                    f"The operations center asked {action.partner.name} for the following about "
+                    f"incident {incident.reference}, and nobody has acknowledged it yet.\n\n"
+                    f"Request:  {kind} (priority: {action.get_priority_display()})\n"
+                    f"Due:      {due}\n"
+                    f"Overdue:  {late}\n\n"
+                    "Please sign in to the OPS API and acknowledge the action, or call the "
+                    "center's watch desk.\n"
+                ),
+                to=partner_to,
+            )
+        )
+    if lead_to:
+        reached = (
+            ", ".join(partner_to)
+            if partner_to
+            else f"nobody (it {_unreachable_why(action.partner)})"
+        )
+        messages.append(
+            EmailMessage(
+                subject=f"[{incident.reference}] Overdue: {kind} to {action.partner.name}, "
+                f"due {due}",
+                body=(
+                    f"Incident {incident.reference}: {incident.title}\n\n"
+                    f"The {kind.lower()} asked of {action.partner.name} is still unacknowledged "
+                    f"{late} after its due time ({due}).\n"
+                    f"Partner's 24/7 watch emailed: {reached}.\n"
+                ),
+                to=[lead_to],
+            )
+        )
+    return messages
+
+
+def _send_escalation_emails(action_pk: int, messages) -> None:
+    # Runs after the escalation committed: a failure here is logged, never raised, because
+    # the escalation is on the record either way and the run must go on to the next action.
+    for message in messages:
+        try:
+            message.send()
+        except Exception:
+            escalation_logger.exception(
+                "The escalation email for coordination action %s to %s could not be sent.",
+                action_pk,
+                ", ".join(message.to),
+            )

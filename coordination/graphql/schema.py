@@ -2,12 +2,13 @@
 
 import strawberry
 
+from coordination.graphql.overdue import OverdueQuery
 from coordination.graphql.types import CoordinationAction, Incident
 from opsapi.graphql.connection import DjangoListConnection, connection
 
 
 @strawberry.type
-class CoordinationQuery:
+class CoordinationQuery(OverdueQuery):
     incidents: DjangoListConnection[Incident] = connection(
         description="Incidents, newest report first unless ordered otherwise."
     )
