@@ -14,6 +14,7 @@ from opsapi.audit.graphql.schema import AuditQuery
 from opsapi.audit.graphql.types import history_entry_type
 from opsapi.audit.trail import trails
 from opsapi.graphql.errors import ClientFacingErrors
+from opsapi.graphql.limits import QueryCost, limit_extensions
 from opsapi.graphql.pages import PageSizes
 from partners.graphql.mutations import PartnersMutation
 from partners.graphql.schema import PartnersQuery
@@ -48,7 +49,9 @@ schema = strawberry.Schema(
     types=[history_entry_type(t.model) for t in trails()],
     extensions=[
         ClientFacingErrors,
+        *limit_extensions(),
         PageSizes,
+        QueryCost,  # after PageSizes, which fills in the default page sizes
         DjangoOptimizerExtension,
         RecordAuditReads,
     ],

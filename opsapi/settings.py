@@ -175,6 +175,13 @@ STRAWBERRY_DJANGO = {
 GRAPHQL_PAGE_SIZE = 50
 GRAPHQL_MAX_PAGE_SIZE = 100
 
+# What one GraphQL operation may ask for (opsapi.graphql.limits): nesting depth, aliases,
+# tokens in the document, and cost — the most objects its connections could return.
+GRAPHQL_MAX_DEPTH = env.int("GRAPHQL_MAX_DEPTH", default=15)
+GRAPHQL_MAX_ALIASES = env.int("GRAPHQL_MAX_ALIASES", default=30)
+GRAPHQL_MAX_TOKENS = env.int("GRAPHQL_MAX_TOKENS", default=3000)
+GRAPHQL_MAX_QUERY_COST = env.int("GRAPHQL_MAX_QUERY_COST", default=25_000)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -33,7 +33,7 @@ PAGE_ARGUMENTS = ("first", "last")
 CURSOR_ARGUMENTS = ("after", "before")
 
 
-def _argument_value(argument: ArgumentNode, variables: dict):
+def argument_value(argument: ArgumentNode, variables: dict):
     value = argument.value
     if isinstance(value, VariableNode):
         return variables.get(value.name.value)
@@ -70,7 +70,7 @@ class _PageVisitor(Visitor):
         cap = settings.GRAPHQL_MAX_PAGE_SIZE
         arguments = {a.name.value: a for a in node.arguments or ()}
         values = {
-            name: _argument_value(arguments[name], self.variables)
+            name: argument_value(arguments[name], self.variables)
             for name in (*PAGE_ARGUMENTS, *CURSOR_ARGUMENTS)
             if name in arguments
         }

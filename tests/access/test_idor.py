@@ -275,9 +275,11 @@ def test_text_search_finds_no_hidden_incident(world, hidden):
 
 # --- nested fields, counts and history of what P does see -------------------------------------
 
+# Page sizes kept small enough for the query-cost limit (opsapi.graphql.limits); the world
+# holds a handful of rows of each kind.
 EVERYTHING_P_SEES = """{
   me { id history { totalCount edges { node { snapshot changes { field old new } } } } }
-  incidents { totalCount edges { node {
+  incidents(first: 10) { totalCount edges { node {
     id title summary source
     lead { id username }
     sharedWithUsers { id username }
@@ -291,13 +293,13 @@ EVERYTHING_P_SEES = """{
       snapshot changes { field old new } user { id } object { id }
     } } }
   } } }
-  coordinationActions { totalCount edges { node {
+  coordinationActions(first: 10) { totalCount edges { node {
     id instructions incident { id title } partner { id name }
     history { totalCount edges { node { snapshot object { id } } } }
   } } }
-  partners { totalCount edges { node {
+  partners(first: 10) { totalCount edges { node {
     id name
-    contacts { totalCount edges { node { id name email history { totalCount } } } }
+    contacts(first: 10) { totalCount edges { node { id name email history { totalCount } } } }
     actions { totalCount edges { node { id incident { id } } } }
     history { totalCount edges { node { snapshot changes { field old new } } } }
   } } }
