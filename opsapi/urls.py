@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from coordination.views import daily_brief_page
 from opsapi.audit.views import export_view
 from opsapi.schema import schema
 from opsapi.views import OpsGraphQLView, healthz
@@ -10,6 +11,8 @@ urlpatterns = [
     path("graphql/", OpsGraphQLView.as_view(schema=schema), name="graphql"),
     path("healthz", healthz, name="healthz"),
     path("audit/export/", export_view, name="audit-export"),
+    path("brief/", daily_brief_page, name="daily-brief"),
+    path("brief/<str:day>/", daily_brief_page, name="daily-brief"),
     path(
         "login/",
         auth_views.LoginView.as_view(

@@ -2,13 +2,14 @@
 
 import strawberry
 
+from coordination.graphql.brief import BriefQuery
 from coordination.graphql.overdue import OverdueQuery
 from coordination.graphql.types import CoordinationAction, Incident
 from opsapi.graphql.connection import DjangoListConnection, connection
 
 
 @strawberry.type
-class CoordinationQuery(OverdueQuery):
+class CoordinationQuery(OverdueQuery, BriefQuery):
     incidents: DjangoListConnection[Incident] = connection(
         description="Incidents, newest report first unless ordered otherwise."
     )
