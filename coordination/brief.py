@@ -25,6 +25,7 @@ from coordination.choices import (
     UpdateKind,
 )
 from coordination.models import CoordinationAction, Incident, IncidentUpdate
+from coordination.services import status_change_text
 from partners.models import Partner, State, UrbanArea
 
 # Incidents the center is still working on.
@@ -265,8 +266,8 @@ class DailyBrief:
         Time: an entry's ``posted_at`` is when the change happened, also for changes loaded
         after the fact (imports, demo data), whereas a history record is dated when written.
 
-        The status moved to is read from the entry's text, which
-        ``services.change_incident_status`` writes as "Status changed from <old> to <new>.".
+        The status moved to is read from the opening of the entry's text, which
+        ``services.change_incident_status`` writes with ``services.status_change_text``.
         """
         entries = IncidentUpdate.objects.visible_to(self.user).filter(
             self.scope.incidents(via="incident"),
@@ -343,10 +344,7 @@ class DailyBrief:
 
 def _moved_to(target: IncidentStatus) -> Q:
     """Status-change entries recording a move to ``target`` (from any allowed status)."""
-    prefixes = (
-        f"Status changed from {source.label} to {target.label}."
-        for source in STATUS_CHANGE_TARGETS[target]
-    )
+    prefixes = (status_change_text(source, target) for source in STATUS_CHANGE_TARGETS[target])
     return functools.reduce(operator.or_, (Q(body__startswith=p) for p in prefixes))
 
 

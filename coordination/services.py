@@ -246,7 +246,7 @@ def change_incident_status(
         incident.resolved_at = None  # reopened
     incident.version += 1
     save_with_history(incident, actor=actor, reason=reason)
-    body = f"Status changed from {previous.label} to {target.label}."
+    body = status_change_text(previous, target)
     if reason:
         body += f" Reason: {reason}"
     save_with_history(
@@ -261,6 +261,11 @@ def change_incident_status(
         reason=reason,
     )
     return incident
+
+
+def status_change_text(previous: IncidentStatus, target: IncidentStatus) -> str:
+    """How the timeline entry of a status change opens (the daily brief counts changes by it)."""
+    return f"Status changed from {previous.label} to {target.label}."
 
 
 def _check_named_users(users) -> None:

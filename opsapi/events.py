@@ -12,6 +12,7 @@ Publishing never fails the write that caused it: with the layer unreachable the 
 logged and dropped, since the change itself is committed and on the record.
 """
 
+import asyncio
 import logging
 from functools import partial
 
@@ -59,7 +60,16 @@ def publish(group: str, message: dict) -> None:
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(group, message)
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    try:
+        if loop is None:
+            async_to_sync(layer.group_send)(group, message)
+        else:  # committed by sync code running on an event loop's own thread
+            task = loop.create_task(layer.group_send(group, message))
+            _pending.add(task)
+            task.add_done_callback(_sent)
     except Exception:
         logger.warning(
             "Change event not published (channel layer unavailable): %s %s of #%s",
@@ -68,6 +78,16 @@ def publish(group: str, message: dict) -> None:
             message.get("pk"),
             exc_info=True,
         )
+
+
+# Sends under way on an event loop (held so they are not garbage-collected before they run).
+_pending: set = set()
+
+
+def _sent(task) -> None:
+    _pending.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        logger.warning("Change event not published: %s", task.exception())
 
 
 def _schedule(sender, history_instance, using=None, **kwargs):

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from coordination import services
 from coordination.models import CoordinationAction, Incident
-from opsapi.events import group_of
+from opsapi.events import group_of, publish
 from tests.factories import make_action, make_incident, make_partner
 
 
@@ -93,3 +93,16 @@ def test_a_publishing_failure_does_not_fail_the_write(
         channel_layers.backends.clear()
     assert Incident.objects.get(pk=incident.pk).title == "Still saved"
     assert "Change event not published" in caplog.text
+
+
+def test_a_change_committed_on_an_event_loops_thread_is_published_too(listener):
+    """Sync code running on an event loop's thread (an async test harness, a browser driver)
+    cannot block on the layer: the send is scheduled on that loop instead."""
+    message = {"type": group_of(Incident), "pk": 7, "change": "updated", "fields": ["title"]}
+
+    async def on_the_loop():
+        publish(group_of(Incident), message)
+        await asyncio.sleep(0.05)
+
+    asyncio.run(on_the_loop())
+    assert listener() == [message]
