@@ -4,12 +4,13 @@ import strawberry
 
 from coordination.graphql.brief import BriefQuery
 from coordination.graphql.overdue import OverdueQuery
+from coordination.graphql.search import SearchQuery
 from coordination.graphql.types import CoordinationAction, Incident
 from opsapi.graphql.connection import DjangoListConnection, connection
 
 
 @strawberry.type
-class CoordinationQuery(OverdueQuery, BriefQuery):
+class CoordinationQuery(OverdueQuery, BriefQuery, SearchQuery):
     incidents: DjangoListConnection[Incident] = connection(
         description="Incidents, newest report first unless ordered otherwise."
     )
