@@ -5,6 +5,7 @@ change data through the servers' API (or the services, committed) and watch what
 """
 
 import pytest
+from django.test import Client
 from websockets.exceptions import InvalidStatus
 
 from coordination.choices import Severity
@@ -173,6 +174,20 @@ def test_action_events_reach_the_officer_and_only_the_addressed_partner(server, 
         )
         assert event["action"] == {"status": "ACKNOWLEDGED", "partner": {"name": "Gulf"}}
         assert other_ws.nothing_within(0.5)
+
+
+def test_a_browser_session_authenticates_the_connection(server, officer):
+    """A page of the site itself: its session cookie, no token."""
+    browser = Client()
+    browser.force_login(officer)
+    cookie = f"sessionid={browser.cookies['sessionid'].value}"
+    incident = make_incident(officer)
+    with GraphQLWebSocket(server.ws_url, additional_headers={"Cookie": cookie}) as ws:
+        assert ws.init()["type"] == "connection_ack"
+        ws.subscribe("1", INCIDENT_CHANGED)
+        assert ws.nothing_within(0.3)
+        change_severity(server, token_for(officer), incident, "HIGH")
+        assert next_data(ws, "incidentChanged")["incident"]["severity"] == "HIGH"
 
 
 # --- bad input and abuse --------------------------------------------------------------------
