@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format schema migrate clean
+.PHONY: run test lint format schema migrate clean bench
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ run: migrate
 test: $(STAMP)
 	SECRET_KEY=$${SECRET_KEY:-$$($(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))")} \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The benchmark (docs/benchmark.md): seeds, measures, writes bench/RESULTS.md. DATABASE_URL names
+# a dedicated database (postgres://postgres@127.0.0.1:5432/opsapi_bench); unset, a SQLite file
+# in bench/.cache/. BENCH_ARGS="--quick" for a short run.
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,195 @@
+"""§3: mutation latency with history on and with history off: the cost of the audit trail.
+
+History off is simple-history's own switch: the ``SIMPLE_HISTORY_ENABLED`` setting, set to
+False with ``override_settings`` before each timed call of a "history off" contender and
+restored after it (outside the timing). simple-history's ``post_save`` handler then returns at
+once: no history record, so none of its stamping (request id, ``changes`` diffed against the
+previous record, the HMAC chain) and no many-to-many snapshot. Everything else is the same:
+the view, authentication, the service's permission and version checks, the row lock, the
+``UPDATE`` and the commit.
+
+Rows written with history off differ from their newest history record, which
+``verify_audit`` rightly reports. So afterwards each of them is saved once more through
+``save_with_history`` with the reason :data:`CATCH_UP_REASON`: that record holds the changes
+made off the record, and the trail verifies again.
+"""
+
+import dataclasses
+import datetime
+import json
+import secrets
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext, override_settings
+from django.utils import timezone
+from strawberry import relay
+
+from bench.client import ApiClient, BenchError
+from bench.queries import ACKNOWLEDGE_ACTION, UPDATE_INCIDENT
+from bench.timing import Contender, Samples, interleave
+from coordination.choices import ActionKind, ActionStatus, IncidentStatus
+from coordination.models import CoordinationAction, Incident
+from coordination.services import create_action
+from opsapi.audit.tracking import save_with_history
+from partners.models import Partner
+
+CATCH_UP_REASON = (
+    "make bench: recording the changes its history-off measurement made without a record"
+)
+
+
+class Mutation:
+    """Sends one mutation at a time, each to the next object of a pool, tracking versions."""
+
+    def __init__(self, client: ApiClient, query: str, field: str, objects: list, changes):
+        self.client = client
+        self.query = query
+        self.field = field
+        self.pool = [
+            {
+                "id": relay.to_base64(type(obj).__name__, obj.pk),
+                "version": obj.version,
+                "pk": obj.pk,
+            }
+            for obj in objects
+        ]
+        self.changes = changes  # (round number) -> extra input fields
+        self.sent = 0
+        self.touched = set()
+
+    def __call__(self):
+        target = self.pool[self.sent % len(self.pool)]
+        extra = self.changes(self.sent)
+        self.sent += 1
+        body = json.loads(
+            self.client.post(
+                "/graphql/",
+                self.query,
+                {"input": {"id": target["id"], "version": target["version"], **extra}},
+            )
+        )
+        result = (body.get("data") or {}).get(self.field) or {}
+        if result.get("version") != target["version"] + 1:  # a no-op would be timed as fast
+            raise BenchError(f"{self.field} did not change the object: {body}")
+        target["version"] = result["version"]
+        self.touched.add(target["pk"])
+
+
+@dataclasses.dataclass
+class WriteResult:
+    mutation: str
+    on: Samples
+    off: Samples
+    queries_on: int
+    queries_off: int
+
+    @property
+    def overhead(self) -> float:
+        return self.on.median / self.off.median
+
+
+def _history_off():
+    switch = override_settings(SIMPLE_HISTORY_ENABLED=False)
+    return switch.enable, switch.disable
+
+
+def _queries(mutation: Mutation, off: bool) -> int:
+    switch = override_settings(SIMPLE_HISTORY_ENABLED=False) if off else None
+    if switch:
+        switch.enable()
+    try:
+        with CaptureQueriesContext(connection) as captured:
+            mutation()
+    finally:
+        if switch:
+            switch.disable()
+    return len(captured)
+
+
+def measure_writes(client: ApiClient, rounds: int, warmup: int = 2) -> list[WriteResult]:
+    """updateIncident (a new title) and acknowledgeCoordinationAction (a pending action, each
+    call its own), history on and off, interleaved."""
+    calls = rounds + warmup + 1  # +1: the call whose queries are counted
+    incidents = list(
+        Incident.objects.exclude(
+            status__in=[IncidentStatus.RESOLVED, IncidentStatus.CLOSED]
+        ).order_by("-reported_at")[:40]
+    )
+    if len(incidents) < 2:
+        raise BenchError("Too few open incidents to time mutations on.")
+    pending = _pending_actions(client.user, incidents, 2 * calls)
+    reason = {"changeReason": "Benchmark"}
+    run = secrets.token_hex(4)  # titles never seen before, so that every update changes one
+    mutations = {
+        "updateIncident": [
+            Mutation(
+                client,
+                UPDATE_INCIDENT,
+                "updateIncident",
+                incidents[i::2],
+                lambda n, i=i: {"title": f"Benchmark update {run}.{i}.{n}", **reason},
+            )
+            for i in (0, 1)
+        ],
+        "acknowledgeCoordinationAction": [
+            Mutation(
+                client,
+                ACKNOWLEDGE_ACTION,
+                "acknowledgeCoordinationAction",
+                pending[i * calls : (i + 1) * calls],
+                lambda n: reason,
+            )
+            for i in (0, 1)
+        ],
+    }
+    contenders = []
+    for name, (on, off) in mutations.items():
+        enable, disable = _history_off()
+        contenders.append(Contender(f"{name} on", on))
+        contenders.append(Contender(f"{name} off", off, before=enable, after=disable))
+    samples = interleave(contenders, rounds=rounds, warmup=warmup)
+    results = [
+        WriteResult(
+            mutation=name,
+            on=samples[f"{name} on"],
+            off=samples[f"{name} off"],
+            queries_on=_queries(on, off=False),
+            queries_off=_queries(off, off=True),
+        )
+        for name, (on, off) in mutations.items()
+    ]
+    _catch_up(client.user, mutations)
+    return results
+
+
+def _pending_actions(officer, incidents, count: int) -> list:
+    """``count`` pending actions on open incidents: the newest ones, and as many more as
+    needed issued through the service (each acknowledgement takes one)."""
+    pending = list(
+        CoordinationAction.objects.filter(
+            status=ActionStatus.PENDING, incident__in=incidents
+        ).order_by("-created_at")[:count]
+    )
+    due = timezone.now() + datetime.timedelta(days=1)
+    partners = list(Partner.objects.filter(active=True).order_by("pk")[:10])
+    for n in range(count - len(pending)):
+        incident = incidents[n % len(incidents)]
+        pending.append(
+            create_action(
+                actor=officer,
+                incident=incident,
+                partner=partners[n % len(partners)],
+                kind=ActionKind.NOTIFICATION,
+                instructions="Benchmark: acknowledge this notification.",
+                due_at=due,
+                reason="make bench: an action to acknowledge",
+            )
+        )
+    return pending
+
+
+def _catch_up(actor, mutations) -> None:
+    """Record, after the fact, the changes made with history off (see the module docstring)."""
+    for model, (_, off) in zip((Incident, CoordinationAction), mutations.values(), strict=True):
+        for obj in model.objects.filter(pk__in=off.touched):
+            save_with_history(obj, actor=actor, reason=CATCH_UP_REASON)
