@@ -5,6 +5,7 @@ start without a real ``SECRET_KEY``. With no ``DATABASE_URL`` it runs on an embe
 so that a first run works anywhere; production sets ``DATABASE_URL`` to PostgreSQL.
 """
 
+import datetime
 import hashlib
 import hmac
 import os
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
     "opsapi.accounts",
     "partners",
     "coordination",
+    "axes",  # login throttling (the "Login throttling" block below)
 ]
 
 MIDDLEWARE = [
@@ -61,6 +63,8 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a lockout into the "account locked" page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "opsapi.urls"
@@ -124,6 +128,24 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 LOGIN_URL = "login"
 
+# --- Login throttling (django-axes) ------------------------------------------------------------
+# Password logins (the admin's and /login/) are counted per username and client address: after
+# LOGIN_FAILURE_LIMIT failures in a row that pair is locked out for LOGIN_COOLOFF_MINUTES, even
+# with the right password, and is shown opsapi.views.login_locked_out. A success clears the
+# count. Locking the pair (not the username alone) keeps a stranger from locking a colleague
+# out. An administrator unlocks early: `manage.py axes_reset_username <username>` (or
+# axes_reset for everyone), or by deleting the access attempt in the admin. The API itself
+# takes no passwords (sessions or bearer tokens), so it is not throttled here.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out pair before checking
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "opsapi.views.login_locked_out"
+
 # Live updates (GraphQL subscriptions, docs in README): change events go through a channel layer,
 # in-memory (one server process) unless REDIS_URL is set, when every server process shares them.
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -141,6 +163,28 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- Cache (rate-limit counters) -------------------------------------------------------------
+# Local memory, one count per server process; with REDIS_URL, Redis, so that all processes
+# count together.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="opsapi"),
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            # One counter per active user and window: never cull them at Django's default 300.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
+
 # Most subscriptions one WebSocket connection may hold at once.
 SUBSCRIPTIONS_PER_CONNECTION = env.int("SUBSCRIPTIONS_PER_CONNECTION", default=20)
 
@@ -181,6 +225,14 @@ GRAPHQL_MAX_DEPTH = env.int("GRAPHQL_MAX_DEPTH", default=15)
 GRAPHQL_MAX_ALIASES = env.int("GRAPHQL_MAX_ALIASES", default=30)
 GRAPHQL_MAX_TOKENS = env.int("GRAPHQL_MAX_TOKENS", default=3000)
 GRAPHQL_MAX_QUERY_COST = env.int("GRAPHQL_MAX_QUERY_COST", default=25_000)
+
+# --- GraphQL at the HTTP edge (opsapi.views, opsapi.ratelimit) --------------------------------
+# Requests per user per window on /graphql/ ("600/m"; units s, m, h, d; empty: no limit);
+# over it, 429 RATE_LIMITED with Retry-After.
+GRAPHQL_RATE_LIMIT = env.str("GRAPHQL_RATE_LIMIT", default="600/m")
+# Introspection (and so GraphiQL's schema explorer) for authenticated callers; off refuses
+# __schema/__type queries. "Did you mean ...?" suggestions are shown only when DEBUG is on.
+GRAPHQL_INTROSPECTION = env.bool("GRAPHQL_INTROSPECTION", default=True)
 
 LOGGING = {
     "version": 1,

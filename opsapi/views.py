@@ -1,21 +1,118 @@
-"""HTTP entry points: the GraphQL endpoint (with its authentication) and the health check."""
+"""HTTP entry points: the GraphQL endpoint (with its authentication and the GraphQL-over-HTTP
+rules), the page a locked-out login sees, and the health check."""
 
+import json
 import logging
+import re
 
+from cross_web import HTTPException
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.db import DatabaseError, connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.utils.decorators import method_decorator
+from django.utils.html import escape
+from django.utils.http import parse_header_parameters
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
+from graphql import GraphQLError, NoSchemaIntrospectionCustomRule, parse, validate
 from strawberry.django.views import GraphQLView
+from strawberry.http.parse_content_type import parse_content_type
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
-from opsapi.accounts.authentication import authenticate_request
+from opsapi.accounts.authentication import authenticate_request, error_response
+from opsapi.graphql.errors import (
+    GRAPHQL_VALIDATION_FAILED,
+    INTERNAL_SERVER_ERROR,
+    SERVICE_UNAVAILABLE,
+)
+from opsapi.ratelimit import user_retry_after
 
 logger = logging.getLogger("opsapi.views")
 
+# Response media types (GraphQL over HTTP): the specified one, and the legacy one.
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+JSON = "application/json"
+
+# Codes of errors about the HTTP request itself.
+BAD_REQUEST = "BAD_REQUEST"
+METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+NOT_ACCEPTABLE = "NOT_ACCEPTABLE"
+PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+RATE_LIMITED = "RATE_LIMITED"
+
+_HTTP_ERROR_CODES = {
+    405: METHOD_NOT_ALLOWED,
+    406: NOT_ACCEPTABLE,
+    413: PAYLOAD_TOO_LARGE,
+    415: UNSUPPORTED_MEDIA_TYPE,
+}
+
+# The status of a GraphQL request error (one that prevented execution) by its code, when the
+# client reads application/graphql-response+json; anything else is the request's fault, 400.
+_REQUEST_ERROR_STATUS = {INTERNAL_SERVER_ERROR: 500, SERVICE_UNAVAILABLE: 503}
+
+# What each Accept entry the API can satisfy gets.
+_ACCEPTABLE = {
+    GRAPHQL_RESPONSE_JSON: GRAPHQL_RESPONSE_JSON,
+    JSON: JSON,
+    "application/*": JSON,
+    "*/*": JSON,
+}
+
+_SUGGESTION = re.compile(r"\s*Did you mean .*\?\s*$", re.DOTALL)
+
+
+def response_media_type(request) -> str | None:
+    """The media type to answer in, by the request's ``Accept`` header; None if it accepts
+    neither JSON type.
+
+    The highest-quality acceptable entry wins, the earlier one on a tie; parameters such as
+    ``charset=utf-8`` are ignored (the answer is always UTF-8). No ``Accept`` header, or a
+    wildcard, gets ``application/json``: the legacy type keeps existing clients (which read a
+    200 with ``errors`` as a failed operation) working; a client opts into the specified
+    status codes by asking for ``application/graphql-response+json``.
+    """
+    header = request.headers.get("Accept", "").strip()
+    if not header:
+        return JSON
+    best, best_quality = None, 0.0
+    for entry in header.split(","):
+        media_type, params = parse_header_parameters(entry)
+        try:
+            quality = float(params.get("q", 1))
+        except ValueError:
+            continue
+        chosen = _ACCEPTABLE.get(media_type.lower())
+        if chosen is not None and quality > best_quality:
+            best, best_quality = chosen, quality
+    return best
+
+
+def is_request_error(result) -> bool:
+    """Whether ``result`` failed before execution (parse, validation, variables, limits): no
+    data, and no error belongs to a field. Such a result carries no ``data`` entry."""
+    return (
+        result.data is None
+        and bool(result.errors)
+        and all(error.path is None for error in result.errors)
+    )
+
+
+def without_suggestions(message: str) -> str:
+    """``message`` without graphql-core's "Did you mean ...?" hint, which would spell out
+    the schema's field, argument and enum names to someone probing it."""
+    return _SUGGESTION.sub("", message)
+
 
 class OpsGraphQLView(GraphQLView):
-    """strawberry's Django view behind the project's authentication."""
+    """strawberry's Django view behind the project's authentication and rate limit, speaking
+    GraphQL over HTTP: GET for queries only (405 for a mutation), POST with a JSON body
+    (415 otherwise, 413 when too large), ``application/graphql-response+json`` with its status
+    codes when asked for, and every refusal a GraphQL-shaped JSON error."""
 
     graphql_ide = "graphiql"
 
@@ -24,10 +121,163 @@ class OpsGraphQLView(GraphQLView):
     @method_decorator(csrf_exempt)
     @method_decorator(ensure_csrf_cookie)
     def dispatch(self, request, *args, **kwargs):
+        self.accepted_type = response_media_type(request)
+        self.media_type = self.accepted_type or JSON
+        try:
+            response = self._dispatch(request)
+        except RequestDataTooBig:
+            response = self.http_error(
+                413,
+                f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.",
+            )
+        except TooManyFieldsSent:
+            response = self.http_error(
+                413,
+                f"The form has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields.",
+            )
+        if response.get("Content-Type", "").startswith(JSON) and self.media_type != JSON:
+            response["Content-Type"] = f"{self.media_type}; charset=utf-8"
+        return response
+
+    def _dispatch(self, request):
+        if request.method == "POST":
+            request.body  # noqa: B018 — read now, so an oversized body is refused as one
         rejected = authenticate_request(request)
         if rejected is not None:
             return rejected
-        return super().dispatch(request, *args, **kwargs)
+        limited = user_retry_after(request.user)
+        if limited is not None:
+            rate, wait = limited
+            response = error_response(
+                f"Too many requests: the limit is {rate}. Try again in {wait} seconds.",
+                RATE_LIMITED,
+                429,
+                retryAfter=wait,
+            )
+            response["Retry-After"] = str(wait)
+            return response
+        adapter = self.request_adapter_class(request)
+        if self.accepted_type is None and not self.should_render_graphql_ide(adapter):
+            return self.http_error(
+                406,
+                f"The API answers in {GRAPHQL_RESPONSE_JSON} or {JSON}: accept one of them.",
+            )
+        try:
+            return self.run(request=request)
+        except HTTPException as error:
+            response = self.http_error(error.status_code, error.reason)
+            if error.status_code == 405:
+                response["Allow"] = getattr(error, "allow", "GET, POST")
+            return response
+
+    def http_error(self, status: int, message: str) -> JsonResponse:
+        return error_response(message, _HTTP_ERROR_CODES.get(status, BAD_REQUEST), status)
+
+    # --- reading the request ---------------------------------------------------------------
+
+    def parse_http_body(self, request):
+        if request.method == "POST":
+            content_type, _ = parse_content_type(request.content_type or "")
+            if content_type != JSON:
+                raise HTTPException(
+                    415,
+                    "Send the operation as a JSON body with 'Content-Type: application/json'.",
+                )
+            try:
+                body = request.body  # decoded as UTF-8 by strawberry's request adapter
+            except UnicodeDecodeError as error:
+                raise HTTPException(400, "The request body is not valid UTF-8.") from error
+            # A JSON string or number is no operation (strawberry would fail on it).
+            if body.lstrip()[:1] not in ("{", "["):
+                self.parse_json(body)  # not JSON at all: says so
+                raise HTTPException(
+                    400,
+                    'The request body must be a JSON object: {"query": "...", "variables": {}}.',
+                )
+        return super().parse_http_body(request)
+
+    def decode_json(self, data):
+        try:
+            return json.loads(data)
+        except RecursionError as error:
+            raise HTTPException(400, "The request body's JSON is nested too deeply.") from error
+
+    # --- running it ------------------------------------------------------------------------
+
+    def execute_single(self, **kwargs):
+        refused = self.refuse_introspection(kwargs["request_data"].query)
+        if refused is not None:
+            return refused
+        try:
+            return super().execute_single(**kwargs)
+        except HTTPException as error:
+            cause = error.__cause__
+            if (
+                kwargs["request_adapter"].method == "GET"
+                and isinstance(cause, InvalidOperationTypeError)
+                and cause.operation_type == OperationType.MUTATION
+            ):
+                refusal = HTTPException(405, "Mutations must be sent with POST: GET runs queries.")
+                refusal.allow = "POST"
+                raise refusal from error
+            raise
+
+    def refuse_introspection(self, query) -> ExecutionResult | None:
+        """A request error if introspection is switched off (``GRAPHQL_INTROSPECTION``) and the
+        document asks for ``__schema`` or ``__type``; None to go on."""
+        if settings.GRAPHQL_INTROSPECTION or not isinstance(query, str):
+            return None
+        try:
+            document = parse(query, max_tokens=settings.GRAPHQL_MAX_TOKENS)
+        except GraphQLError:
+            return None  # strawberry reports the syntax error (or the token limit) itself
+        errors = validate(self.schema._schema, document, [NoSchemaIntrospectionCustomRule])
+        if not errors:
+            return None
+        for error in errors:
+            error.extensions = {"code": GRAPHQL_VALIDATION_FAILED}
+        return ExecutionResult(data=None, errors=errors)
+
+    # --- answering -------------------------------------------------------------------------
+
+    def process_result(self, request, result):
+        body = super().process_result(request, result)
+        if not settings.DEBUG:
+            for error in body.get("errors") or ():
+                error["message"] = without_suggestions(error["message"])
+        if self.media_type == GRAPHQL_RESPONSE_JSON and is_request_error(result):
+            del body["data"]
+        return body
+
+    def create_response(self, response_data, sub_response):
+        response = super().create_response(response_data, sub_response)
+        response["Content-Type"] = f"{self.media_type}; charset=utf-8"
+        if self.media_type == GRAPHQL_RESPONSE_JSON and "data" not in response_data:
+            codes = {
+                (error.get("extensions") or {}).get("code") for error in response_data["errors"]
+            }
+            response.status_code = max(
+                (_REQUEST_ERROR_STATUS.get(code, 400) for code in codes), default=400
+            )
+        return response
+
+
+def login_locked_out(request, original_response=None, credentials=None) -> HttpResponse:
+    """What django-axes answers a login attempt by a locked-out username and address: 429,
+    a plain page saying why and for how long, and Retry-After."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    message = (
+        f"This account is locked after {settings.AXES_FAILURE_LIMIT} failed logins. "
+        f"Try again in {minutes} minutes, or ask an administrator to unlock it."
+    )
+    page = (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<title>Account locked | OPS API</title></head>"
+        f"<body><h1>Account locked</h1><p>{escape(message)}</p></body></html>"
+    )
+    response = HttpResponse(page, status=429)
+    response["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
+    return response
 
 
 @never_cache

@@ -11,9 +11,11 @@ CSRF_FAILED = "CSRF_FAILED"
 FORBIDDEN = "FORBIDDEN"
 
 
-def error_response(message: str, code: str, status: int) -> JsonResponse:
-    """A GraphQL-shaped error body."""
-    response = JsonResponse({"errors": [{"message": message, "extensions": {"code": code}}]})
+def error_response(message: str, code: str, status: int, **extensions) -> JsonResponse:
+    """A GraphQL-shaped error body: ``{"errors": [{"message", "extensions": {"code", ...}}]}``."""
+    response = JsonResponse(
+        {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
+    )
     response.status_code = status
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="opsapi"'
@@ -33,6 +35,14 @@ def authenticate_request(request):
 
     ``Authorization: Bearer <token>`` wins over a session cookie. Token requests need no CSRF
     token (a cross-site page cannot set that header); cookie-authenticated writes do.
+
+    Checking a token takes the same time whatever the secret is: ``user_for_token`` hashes the
+    raw token (SHA-256) and looks the *digest* up, so the only timing a guesser can observe is
+    the database index comparing the digest of their guess with stored digests. That reveals at
+    most how many leading characters of two digests agree, which says nothing about any real
+    token (finding a token from its digest is a preimage attack on SHA-256); the final
+    ``hmac.compare_digest`` of the digests is constant-time as well. The raw token never
+    reaches the database, its logs or its query plans (tests/test_login_throttling.py).
     """
     header = request.headers.get("Authorization")
     if header is not None:
