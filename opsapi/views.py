@@ -23,11 +23,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from opsapi.accounts.authentication import authenticate_request, error_response
-from opsapi.graphql.errors import (
-    GRAPHQL_VALIDATION_FAILED,
-    INTERNAL_SERVER_ERROR,
-    SERVICE_UNAVAILABLE,
-)
+from opsapi.graphql.errors import GRAPHQL_VALIDATION_FAILED, INTERNAL_SERVER_ERROR
 from opsapi.ratelimit import user_retry_after
 
 logger = logging.getLogger("opsapi.views")
@@ -53,7 +49,7 @@ _HTTP_ERROR_CODES = {
 
 # The status of a GraphQL request error (one that prevented execution) by its code, when the
 # client reads application/graphql-response+json; anything else is the request's fault, 400.
-_REQUEST_ERROR_STATUS = {INTERNAL_SERVER_ERROR: 500, SERVICE_UNAVAILABLE: 503}
+_REQUEST_ERROR_STATUS = {INTERNAL_SERVER_ERROR: 500, "SERVICE_UNAVAILABLE": 503}
 
 # What each Accept entry the API can satisfy gets.
 _ACCEPTABLE = {
