@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "opsapi.middleware.RequestIdMiddleware",
+    "opsapi.middleware.OutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -108,6 +109,11 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
     )
+    # Milliseconds a statement may run, lock waits included, before PostgreSQL cancels it and
+    # the request is answered SERVICE_UNAVAILABLE instead of hanging. 0 (the default): no limit,
+    # as migrations and audit checks on a large trail may need; web processes should set one.
+    if statement_timeout := env.int("DATABASE_STATEMENT_TIMEOUT", default=0):
+        DATABASES["default"]["OPTIONS"]["options"] = f"-c statement_timeout={statement_timeout}"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -6,11 +6,17 @@ event, re-reads the object as its subscriber: under the model's visibility for t
 the database holds it now (a deactivated account or a withdrawn role sees nothing more) and
 the subscription's filters. An event about a row the subscriber may not see — or no longer
 may, after an unshare — is dropped, so a subscriber learns exactly what a query would show.
+
+A channel layer that cannot be reached (Redis down) ends the subscription with a
+``SERVICE_UNAVAILABLE`` error rather than a generic one, so the client knows to subscribe
+again later; the writes themselves go on (opsapi.events drops their events).
 """
 
 import datetime
 import enum
+import logging
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
 import strawberry
@@ -22,8 +28,15 @@ from strawberry import Info
 
 from opsapi.audit.graphql.reads import history_reads
 from opsapi.events import group_of
-from opsapi.graphql.errors import BAD_USER_INPUT
+from opsapi.graphql.errors import BAD_USER_INPUT, ServiceUnavailable
 from opsapi.graphql.scoping import SubscriptionContext
+
+logger = logging.getLogger("opsapi.graphql")
+
+LIVE_UPDATES_UNAVAILABLE = "Live updates are unavailable at the moment; subscribe again shortly."
+# Tries at joining a model's group: a connection pooled before an outage of Redis fails its
+# first use after Redis is back (and is then replaced), which must not fail the subscription.
+JOIN_ATTEMPTS = 2
 
 
 @strawberry.enum(description="What happened to the object.")
@@ -74,8 +87,8 @@ async def changes(info: Info, model, filters) -> AsyncIterator[Change]:
         raise GraphQLError("Subscriptions are served over WebSocket at /graphql/.")
     _refuse_history_reads(info)
     await database_sync_to_async(_check_filters)(model, filters, info)
-    group = group_of(model)
-    async with context.ws.listen_to_channel(group, groups=[group]) as messages:
+    async with AsyncExitStack() as stack:
+        messages = await _join(stack, context.ws, group_of(model))
         async for message in messages:
             if message["change"] not in {kind.value for kind in ChangeKind}:
                 continue
@@ -89,3 +102,20 @@ async def changes(info: Info, model, filters) -> AsyncIterator[Change]:
                     changed_fields=message["fields"],
                     at=datetime.datetime.fromisoformat(message["at"]),
                 )
+
+
+async def _join(stack: AsyncExitStack, consumer, group: str):
+    """Join ``group`` for the life of ``stack``; returns its messages. Raises
+    ServiceUnavailable if the channel layer fails ``JOIN_ATTEMPTS`` times."""
+    failure = None
+    for _ in range(JOIN_ATTEMPTS):
+        try:
+            return await stack.enter_async_context(
+                consumer.listen_to_channel(group, groups=[group])
+            )
+        # Each layer fails in its own way (redis-py's ConnectionError, OSError, timeouts);
+        # this call only talks to the layer.
+        except Exception as error:
+            failure = error
+    logger.warning("Channel layer unavailable, subscription to %s refused: %r", group, failure)
+    raise ServiceUnavailable(LIVE_UPDATES_UNAVAILABLE) from failure

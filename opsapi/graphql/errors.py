@@ -4,10 +4,13 @@ Validation and permission problems in mutations are *not* top-level errors: they
 the payload as ``OperationInfo``. Top-level errors are for malformed requests (syntax, unknown
 fields, bad argument values: shown as they are, with an ``extensions.code``) and for bugs or
 outages, whose details are logged with the request id and replaced by a generic message.
+An outage of the database or of the live-update channel layer is told as such, with the code
+``SERVICE_UNAVAILABLE``, so that clients know to retry rather than report a bug.
 """
 
 import logging
 
+from django.db.utils import InterfaceError, OperationalError
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.relay import GlobalIDValueError
@@ -17,6 +20,9 @@ logger = logging.getLogger("opsapi.graphql")
 BAD_USER_INPUT = "BAD_USER_INPUT"
 GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+
+DATABASE_UNAVAILABLE_MESSAGE = "The database is unavailable; try again shortly."
 
 
 class BadInput(GraphQLError):
@@ -26,12 +32,40 @@ class BadInput(GraphQLError):
         super().__init__(message, extensions={"code": BAD_USER_INPUT, "argument": argument})
 
 
+class ServiceUnavailable(GraphQLError):
+    """A service the operation needs (the database, the live-update channel layer) failed;
+    the same request may succeed once it is back."""
+
+    def __init__(self, message: str):
+        super().__init__(message, extensions={"code": SERVICE_UNAVAILABLE})
+
+
+def database_unavailable(error: BaseException | None) -> bool:
+    """Whether ``error``, or an error it was raised from, is the database failing rather than
+    the code: it cannot be reached, dropped the connection, or cancelled a statement (timeout,
+    deadlock) — all transient, where the client's retry is the right answer."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, OperationalError | InterfaceError):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
+
+
 def client_facing(error: GraphQLError) -> GraphQLError:
     """``error`` as a client may see it.
 
     Errors about the request itself — raised by graphql-core while parsing, validating or
     coercing it, or deliberately as a ``GraphQLError`` such as :class:`BadInput` — are shown
-    with a code. Any other exception is a bug or an outage: logged in full, and masked.
+    with a code. A database outage met by a resolver becomes ``SERVICE_UNAVAILABLE`` (logged
+    as a warning, without the database's own message, which may quote SQL). Any other
+    exception is a bug: logged in full, and masked.
+
+    The HTTP status stays 200 for these: the response is a well-formed GraphQL result (as
+    GraphQL over HTTP asks for ``application/json``), possibly with the data of the fields
+    that did resolve, and the code tells the client to retry. A database that is down when
+    the request arrives fails its authentication first, which OutageMiddleware answers 503.
     """
     original = error.original_error
     if isinstance(original, GlobalIDValueError):
@@ -41,6 +75,14 @@ def client_facing(error: GraphQLError) -> GraphQLError:
             nodes=error.nodes,
             path=error.path,
             extensions={"code": BAD_USER_INPUT},
+        )
+    if database_unavailable(original):
+        logger.warning("Database unavailable during a GraphQL operation: %r", original)
+        return GraphQLError(
+            DATABASE_UNAVAILABLE_MESSAGE,
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": SERVICE_UNAVAILABLE},
         )
     if original is None or isinstance(original, GraphQLError):
         if not (error.extensions or {}).get("code"):
