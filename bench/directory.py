@@ -25,7 +25,6 @@ ADMINISTRATOR = "bench.admin"
 OFFICER = "bench.officer{:02d}"
 AUDITOR_NAME = "bench.auditor"
 PARTNER_USERNAME = "bench.partner{}"
-OFFICERS = 24
 REASON = "Benchmark data set"
 
 FEDERAL_AGENCIES = (
@@ -136,13 +135,13 @@ def _partner_plans(rng: random.Random, count: int) -> list[dict]:
     return plans
 
 
-def create_directory(rng: random.Random, partner_count: int) -> Directory:
+def create_directory(rng: random.Random, partner_count: int, officer_count: int) -> Directory:
     """Administrator, officers, an auditor, ``partner_count`` partners with a partner user
     each."""
     admin = _administrator()
     officers = [
         _account(admin, OFFICER.format(i), [OPS_OFFICER], first_name="Officer", last_name=str(i))
-        for i in range(1, OFFICERS + 1)
+        for i in range(1, officer_count + 1)
     ]
     auditor = _account(admin, AUDITOR_NAME, [AUDITOR])
     directory = Directory(administrator=admin, officers=[o.pk for o in officers], auditor=auditor)

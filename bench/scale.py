@@ -17,6 +17,7 @@ class Scale:
     incidents: int
     actions: int
     history: int
+    officers: int = 24
 
 
 SCALES = {
@@ -25,7 +26,7 @@ SCALES = {
     # SQLite's default, and a quick look on PostgreSQL.
     "small": Scale("small", 120, 2_000, 10_000, 100_000),
     # The test suite's.
-    "tiny": Scale("tiny", 8, 30, 150, 1_000),
+    "tiny": Scale("tiny", 8, 30, 150, 1_000, officers=3),
 }
 
 

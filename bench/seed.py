@@ -286,7 +286,7 @@ def seed(scale: Scale, *, seed: int = 5, log=print) -> None:
     rng = random.Random(seed)
     started = time.monotonic()
     with command_context("bench_seed"), transaction.atomic():
-        directory = create_directory(rng, scale.partners)
+        directory = create_directory(rng, scale.partners, scale.officers)
         log(
             f"  directory: {len(directory.partners)} partners, {len(directory.officers)} "
             f"officers ({time.monotonic() - started:.1f} s)"
