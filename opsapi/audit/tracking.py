@@ -22,6 +22,7 @@ from simple_history.models import HistoricalRecords
 
 from opsapi.accounts.access import roles_of
 from opsapi.audit.chain import AuditJSONEncoder
+from opsapi.errors import unstorable_text
 
 HISTORY_RELATED_NAME = "history_records"
 
@@ -81,10 +82,9 @@ class TrackedModel(models.Model):
         errors = {}
         for field in self._meta.concrete_fields:
             value = getattr(self, field.attname, None)
-            if isinstance(value, str) and "\x00" in value:
-                errors[field.name] = [
-                    ValidationError("Null characters are not allowed.", code="null_characters")
-                ]
+            problem = isinstance(value, str) and unstorable_text(value)
+            if problem:
+                errors[field.name] = [problem]
         try:
             super().clean_fields(exclude=exclude)
         except ValidationError as error:
