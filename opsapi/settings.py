@@ -256,3 +256,23 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# --- Production behind a TLS proxy (docs/production.md) ---------------------------------------
+# `manage.py check --deploy` passes with the environment documented there. HTTPS_ONLY=1 turns on
+# everything a site served only over HTTPS wants: secure session and CSRF cookies, a redirect
+# from http:// to https://, and HSTS (a year by default; HSTS_SECONDS to change it — start low
+# on a first deployment, browsers remember it). Off by default, so that `make run` works on
+# plain http://127.0.0.1. /healthz stays reachable over plain HTTP for the proxy's probes.
+HTTPS_ONLY = env.bool("HTTPS_ONLY", default=False)
+SESSION_COOKIE_SECURE = HTTPS_ONLY
+CSRF_COOKIE_SECURE = HTTPS_ONLY
+SECURE_SSL_REDIRECT = HTTPS_ONLY
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env.int("HSTS_SECONDS", default=365 * 24 * 3600 if HTTPS_ONLY else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("HSTS_PRELOAD", default=False)
+# The proxy terminates TLS and tells us with X-Forwarded-Proto. Trust that header only when
+# the proxy sets it on every request (and strips a client's own): a client could otherwise
+# claim HTTPS over plain HTTP.
+if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -1,0 +1,106 @@
+"""`manage.py check --deploy` passes with the production environment of docs/production.md,
+and each piece of that environment is needed: leave one out and the check fails."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# The environment docs/production.md documents (with throwaway secrets).
+PRODUCTION = {
+    "SECRET_KEY": "throwaway-secret-key-for-the-deploy-check-7f3c9a1e",
+    "AUDIT_CHAIN_KEY": "throwaway-audit-chain-key-for-the-check-4b8d2e6f",
+    "ALLOWED_HOSTS": "ops.example.gov",
+    "CSRF_TRUSTED_ORIGINS": "https://ops.example.gov",
+    "HTTPS_ONLY": "1",
+    "HSTS_INCLUDE_SUBDOMAINS": "1",
+    "HSTS_PRELOAD": "1",
+    "TRUST_X_FORWARDED_PROTO": "1",
+}
+# Settings of the process running the tests that must not leak into the checked one.
+INHERITED = {"DEBUG", "HSTS_SECONDS", *PRODUCTION}
+
+
+def deploy_check(environment: dict) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in INHERITED}
+    env.update(environment)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_documented_production_environment_passes_the_deploy_check():
+    result = deploy_check(PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_the_documented_environment_is_the_one_in_the_docs():
+    documented = (ROOT / "docs" / "production.md").read_text()
+    for name in PRODUCTION:
+        assert f"{name}=" in documented, f"{name} is not in docs/production.md"
+
+
+@pytest.mark.parametrize(
+    ("left_out", "warnings"),
+    [
+        ("HTTPS_ONLY", {"security.W004", "security.W008", "security.W012", "security.W016"}),
+        ("HSTS_INCLUDE_SUBDOMAINS", {"security.W005"}),
+        ("AUDIT_CHAIN_KEY", {"audit.W001"}),
+    ],
+)
+def test_leaving_out_a_piece_of_the_environment_fails_the_check(left_out, warnings):
+    environment = {k: v for k, v in PRODUCTION.items() if k != left_out}
+    result = deploy_check(environment)
+    assert result.returncode != 0
+    reported = {w for w in warnings if w in result.stderr}
+    assert reported == warnings, result.stderr
+
+
+def test_hsts_can_be_shortened_for_a_first_deployment_but_not_switched_off():
+    assert deploy_check({**PRODUCTION, "HSTS_SECONDS": "300"}).returncode == 0
+    switched_off = deploy_check({**PRODUCTION, "HSTS_SECONDS": "0"})
+    assert switched_off.returncode != 0
+    assert "security.W004" in switched_off.stderr
+
+
+def test_behind_the_proxy_https_is_taken_from_x_forwarded_proto_and_http_is_redirected():
+    """The settings as a production process reads them: a request the proxy marks as HTTPS is
+    served with HSTS; a plain HTTP one is redirected; the health probe is not."""
+    script = """
+import django
+django.setup()
+from django.test import Client
+from django.test.utils import setup_test_environment
+setup_test_environment()
+client = Client(HTTP_HOST="ops.example.gov")
+plain = client.get("/login/")
+print(plain.status_code, plain.get("Location"))
+secure = client.get("/login/", headers={"X-Forwarded-Proto": "https"})
+print(secure.status_code, secure.get("Strict-Transport-Security"))
+print(client.get("/healthz").status_code in (200, 503))
+"""
+    env = {k: v for k, v in os.environ.items() if k not in INHERITED}
+    env.update({**PRODUCTION, "DJANGO_SETTINGS_MODULE": "opsapi.settings"})
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    plain, secure, health_not_redirected = result.stdout.splitlines()[-3:]
+    assert plain == "301 https://ops.example.gov/login/"
+    assert secure == "200 max-age=31536000; includeSubDomains; preload"
+    assert health_not_redirected == "True"
