@@ -4,7 +4,7 @@ import strawberry
 import strawberry_django
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
-from strawberry import Info, auto, relay
+from strawberry import Info, auto
 from strawberry_django import BaseFilterLookup, DatetimeFilterLookup
 
 from coordination import models
@@ -44,7 +44,7 @@ class IncidentFilter:
         )
 
     @strawberry_django.filter_field(description="An affected urban area.")
-    def urban_area(self, value: relay.GlobalID, prefix: str) -> Q:
+    def urban_area(self, value: strawberry.ID, prefix: str) -> Q:
         pk = filter_pk(value, UrbanArea, argument="urbanArea")
         through = models.Incident.urban_areas.through
         return Q(
@@ -52,7 +52,7 @@ class IncidentFilter:
         )
 
     @strawberry_django.filter_field(description="An affected critical-infrastructure sector.")
-    def sector(self, value: relay.GlobalID, prefix: str) -> Q:
+    def sector(self, value: strawberry.ID, prefix: str) -> Q:
         pk = filter_pk(value, Sector, argument="sector")
         through = models.Incident.sectors.through
         return Q(Exists(through.objects.filter(incident_id=OuterRef(f"{prefix}pk"), sector_id=pk)))
@@ -60,7 +60,7 @@ class IncidentFilter:
     @strawberry_django.filter_field(
         description="A partner involved: shared with it, or with an action addressed to it."
     )
-    def partner(self, info: Info, value: relay.GlobalID, prefix: str) -> Q:
+    def partner(self, info: Info, value: strawberry.ID, prefix: str) -> Q:
         # Only what the caller could see in `sharedWith` and `actions`: a partner user cannot
         # learn another organisation's involvement (or existence) by filtering on its ID.
         user = current_user(info)
@@ -111,11 +111,11 @@ class CoordinationActionFilter:
     due_at: DatetimeFilterLookup | None = strawberry.UNSET
 
     @strawberry_django.filter_field(description="The partner the action is addressed to.")
-    def partner(self, value: relay.GlobalID, prefix: str) -> Q:
+    def partner(self, value: strawberry.ID, prefix: str) -> Q:
         return Q(**{f"{prefix}partner_id": filter_pk(value, Partner, argument="partner")})
 
     @strawberry_django.filter_field(description="The incident the action is about.")
-    def incident(self, value: relay.GlobalID, prefix: str) -> Q:
+    def incident(self, value: strawberry.ID, prefix: str) -> Q:
         pk = filter_pk(value, models.Incident, argument="incident")
         return Q(**{f"{prefix}incident_id": pk})
 

@@ -69,13 +69,12 @@ def client_facing(error: GraphQLError) -> GraphQLError:
     """
     original = error.original_error
     if isinstance(original, GlobalIDValueError):
-        # A well-formed global ID whose type is not one of the schema's node types.
-        return GraphQLError(
-            "This ID does not name a kind of object that has IDs.",
-            nodes=error.nodes,
-            path=error.path,
-            extensions={"code": BAD_USER_INPUT},
-        )
+        # A malformed global ID, or one whose type is not one of the schema's node types.
+        return _bad_argument(error, "This ID does not name a kind of object that has IDs.")
+    if isinstance(original, UnicodeEncodeError):
+        # Text with a lone surrogate (JSON's "\ud800" escape) reached the database, which
+        # cannot encode it: the client's text is at fault, wherever it was used.
+        return _bad_argument(error, "Text must be valid Unicode (no lone surrogate characters).")
     if database_unavailable(original):
         logger.warning("Database unavailable during a GraphQL operation: %r", original)
         return GraphQLError(
@@ -95,6 +94,17 @@ def client_facing(error: GraphQLError) -> GraphQLError:
         path=error.path,
         extensions={"code": INTERNAL_SERVER_ERROR},
     )
+
+
+def _bad_argument(error: GraphQLError, message: str) -> GraphQLError:
+    """A BAD_USER_INPUT error about the failing field's arguments, naming the argument when
+    the field was given only one (node(id:), nodes(ids:), search(query:))."""
+    field = error.nodes[0] if error.nodes else None
+    given = [argument.name.value for argument in getattr(field, "arguments", None) or ()]
+    extensions = {"code": BAD_USER_INPUT}
+    if len(given) == 1:
+        extensions["argument"] = given[0]
+    return GraphQLError(message, nodes=error.nodes, path=error.path, extensions=extensions)
 
 
 def mask_result_errors(result) -> None:

@@ -74,12 +74,27 @@ def get_visible_list(model, values, *, user, field: str, rows=None) -> list:
     return [found[pk] for pk in pks]
 
 
-def filter_pk(value: relay.GlobalID, model, *, argument: str) -> int:
-    """The primary key a filter argument names, or a request error for a wrong-type ID."""
+def filter_pk(value: str | relay.GlobalID, model, *, argument: str) -> int:
+    """The primary key a filter argument names, or a request error naming ``argument`` for a
+    malformed ID, an ID of another type or one out of range.
+
+    Filter arguments are declared as plain ``ID`` strings and decoded here: declared as
+    ``GlobalID``, a malformed one fails in strawberry's coercion, whose error names no argument.
+    """
     expected = type_name_of(model)
+    if not isinstance(value, relay.GlobalID):
+        try:
+            value = relay.GlobalID.from_id(str(value))
+        except (ValueError, TypeError, UnicodeError):
+            raise BadInput(
+                f"'{argument}' is not a valid {expected} ID.", argument=argument
+            ) from None
     if value.type_name != expected:
         raise BadInput(f"'{argument}' must be a {expected} ID.", argument=argument)
     try:
-        return int(value.node_id)
+        pk = int(value.node_id)
     except ValueError:
-        raise BadInput(f"'{argument}' is not a valid {expected} ID.", argument=argument) from None
+        pk = 0
+    if not 0 < pk < 2**63:
+        raise BadInput(f"'{argument}' is not a valid {expected} ID.", argument=argument)
+    return pk

@@ -3,7 +3,7 @@
 import strawberry
 import strawberry_django
 from django.db.models import Q
-from strawberry import auto, relay
+from strawberry import auto
 from strawberry_django import BaseFilterLookup, StrFilterLookup
 
 from opsapi.graphql.ids import filter_pk
@@ -59,12 +59,12 @@ class PartnerFilter:
         return Q(**{f"{prefix}state__code": value.upper()})
 
     @strawberry_django.filter_field(description="Urban area the partner serves.")
-    def urban_area(self, value: relay.GlobalID, prefix: str) -> Q:
+    def urban_area(self, value: strawberry.ID, prefix: str) -> Q:
         pk = filter_pk(value, models.UrbanArea, argument="urbanArea")
         return Q(**{f"{prefix}urban_area_id": pk})
 
     @strawberry_django.filter_field(description="A sector the partner operates in.")
-    def sector(self, value: relay.GlobalID, prefix: str) -> Q:
+    def sector(self, value: strawberry.ID, prefix: str) -> Q:
         pk = filter_pk(value, models.Sector, argument="sector")
         return Q(**{f"{prefix}sectors": pk})
 

@@ -235,7 +235,7 @@ def test_node_of_an_id_naming_no_node_type_is_a_clear_error(gql, type_name):
     result = gql("query($id: ID!) { node(id: $id) { id } }", {"id": to_base64(type_name, 1)})
     assert result["data"] == {"node": None}
     [error] = result["errors"]
-    assert error["extensions"] == {"code": "BAD_USER_INPUT"}
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "id"}
     assert error["message"] == "This ID does not name a kind of object that has IDs."
 
 

@@ -8,9 +8,14 @@ as long as it takes, and a modest number of examples keeps the suite within abou
 import dataclasses
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from hypothesis import HealthCheck, settings
 
 from opsapi.accounts.access import AUDITOR, OPS_OFFICER
+from opsapi.accounts.access import PARTNER_USER as PARTNER_USER_GROUP
+from opsapi.accounts.models import PartnerMembership
+from opsapi.audit.tracking import save_with_history
 from tests.factories import make_partner
 from tests.graphql import GraphQLClient
 
@@ -37,13 +42,23 @@ class People:
     clients: dict
 
 
+def _user(username, *, roles=(), partner=None, **fields):
+    # No password: hashing one costs more than everything else a fuzz test sets up.
+    user = get_user_model().objects.create_user(username=username, **fields)
+    if partner is not None:
+        roles = (*roles, PARTNER_USER_GROUP)
+        save_with_history(PartnerMembership(user=user, partner=partner), actor=None)
+    user.groups.set(Group.objects.filter(name__in=roles))
+    return user
+
+
 @pytest.fixture
-def people(make_user):
+def people(db):
     """An officer, a partner organisation with one user, and an auditor, each with a client."""
-    officer = make_user("fuzz.officer", roles=[OPS_OFFICER], staff=True)
+    officer = _user("fuzz.officer", roles=[OPS_OFFICER], is_staff=True)
     partner = make_partner(officer, name="Fuzz County Emergency Management")
-    partner_user = make_user("fuzz.partner", partner=partner)
-    auditor = make_user("fuzz.auditor", roles=[AUDITOR], staff=True)
+    partner_user = _user("fuzz.partner", partner=partner)
+    auditor = _user("fuzz.auditor", roles=[AUDITOR], is_staff=True)
     clients = {
         OFFICER: GraphQLClient.logged_in(officer),
         PARTNER_USER: GraphQLClient.logged_in(partner_user),

@@ -119,24 +119,30 @@ def queries() -> list[QueryShape]:
     ]
 
 
-def selection(output_type, depth: int = 0) -> str:
-    """A small selection set for ``output_type``: its scalar fields without arguments, one
-    level of objects, connections' ``totalCount``/ids. Enough to make the server resolve
-    the field and its rows."""
+def selection(output_type) -> str:
+    """A small selection for ``output_type``: its scalar fields, and for a connection its
+    ``totalCount`` and its nodes' scalar fields. Enough to make the server fetch rows."""
     named = _unwrap(output_type)
-    if not isinstance(named, GraphQLObjectType | GraphQLUnionType) and not hasattr(named, "fields"):
-        return ""
-    if isinstance(named, GraphQLUnionType) or not isinstance(named, GraphQLObjectType):
+    if not isinstance(named, GraphQLObjectType):
         return "{ __typename }"
-    picked = []
+    picked = ["__typename"]
     for name, field in named.fields.items():
-        if any(isinstance(a.type, GraphQLNonNull) for a in field.args.values()):
-            continue
         inner = _unwrap(field.type)
+        if field.args and any(isinstance(a.type, GraphQLNonNull) for a in field.args.values()):
+            continue
         if isinstance(inner, GraphQLScalarType | GraphQLEnumType):
             picked.append(name)
-        elif depth < 1 and name in ("edges", "node", "pageInfo"):
-            picked.append(f"{name} {selection(field.type, depth)}")
-        elif depth < 1:
-            picked.append(f"{name} {selection(field.type, depth + 1)}")
-    return "{ " + " ".join(picked or ["__typename"]) + " }"
+        elif name == "edges":
+            picked.append(f"edges {{ cursor node {_scalars(_unwrap(inner.fields['node'].type))} }}")
+    return "{ " + " ".join(picked) + " }"
+
+
+def _scalars(named) -> str:
+    if not isinstance(named, GraphQLObjectType):
+        return "{ __typename }"
+    names = [
+        name
+        for name, field in named.fields.items()
+        if not field.args and isinstance(_unwrap(field.type), GraphQLScalarType | GraphQLEnumType)
+    ]
+    return "{ __typename " + " ".join(names) + " }"

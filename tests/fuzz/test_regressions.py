@@ -3,7 +3,8 @@
 import pytest
 
 from coordination.models import Incident
-from tests.graphql import messages
+from opsapi.audit.models import AuditAccess
+from tests.graphql import GraphQLClient, messages
 
 CREATE_INCIDENT = """
 mutation ($input: CreateIncidentInput!) { createIncident(input: $input) {
@@ -31,3 +32,45 @@ def test_emoji_are_stored_as_sent(gql):
     body = gql(CREATE_INCIDENT, {"input": variables})
     assert body["data"]["createIncident"]["__typename"] == "Incident"
     assert Incident.objects.get().title == title
+
+
+INCIDENTS_IN_AREA = """
+query ($area: ID) { incidents(filters: {urbanArea: $area}) { totalCount } }"""
+
+
+@pytest.mark.parametrize(
+    "area",
+    ["not base64 at all!", "VXJiYW5BcmVhOmFiYw==", "VXJiYW5BcmVhOjk5OTk5OTk5OTk5OTk5OTk5OTk5"],
+)
+def test_a_malformed_id_in_a_filter_names_the_filter_field(gql, area):
+    """Filter IDs were declared GlobalID: a malformed one failed in strawberry's coercion
+    with an error naming no argument; one beyond 64 bits reached the database."""
+    body = gql(INCIDENTS_IN_AREA, {"area": area})
+    (error,) = body["errors"]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "urbanArea"}
+    assert error["message"] == "'urbanArea' is not a valid UrbanArea ID."
+
+
+def test_a_malformed_node_id_names_the_argument(gql):
+    body = gql("query ($id: ID!) { node(id: $id) { id } }", {"id": "not base64 at all!"})
+    (error,) = body["errors"]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "id"}
+
+
+def test_an_audit_read_with_junk_arguments_is_still_recorded(auditor):
+    """A NUL or a lone surrogate in the arguments of a history read made the JSON column refuse
+    the audit-read row: the read was attempted but went unrecorded. And a lone surrogate in a
+    filter reached the database, which cannot encode it: INTERNAL_SERVER_ERROR."""
+    client = GraphQLClient.logged_in(auditor)
+    query = "query ($t: String) { auditLog(filters: {requestId: $t}) { totalCount } }"
+
+    assert client(query, {"t": "\x00"})["data"] == {"auditLog": {"totalCount": 0}}
+    (error,) = client(query, {"t": "\ud800"})["errors"]
+
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "filters"}
+    assert error["message"] == "Text must be valid Unicode (no lone surrogate characters)."
+    recorded = [read.arguments for read in AuditAccess.objects.order_by("id")]
+    assert recorded == [
+        {"auditLog": {"filters": {"requestId": "\\u0000"}}},
+        {"auditLog": {"filters": {"requestId": "\\ud800"}}},
+    ]

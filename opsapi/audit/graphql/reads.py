@@ -8,10 +8,12 @@ Auditors read them through ``auditReads``.
 
 import json
 import logging
+import math
 
 import strawberry
 import strawberry_django
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models import Q
 from graphql import (
     TypeInfo,
@@ -78,7 +80,22 @@ class _ReadCollector(Visitor):
 
 
 def _jsonable(value):
-    return json.loads(json.dumps(value, cls=AuditJSONEncoder, default=str))
+    """``value`` as JSON any database stores, whatever junk the caller sent: a read goes on
+    the record even when its arguments hold NaN, infinities, NUL characters or lone
+    surrogates (which JSON columns refuse) — those are kept as escaped text."""
+    return _storable(json.loads(json.dumps(value, cls=AuditJSONEncoder, default=str)))
+
+
+def _storable(value):
+    if isinstance(value, dict):
+        return {_storable(key): _storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode().replace("\x00", "\\u0000")
+    return value
 
 
 def history_reads(schema, document, variables: dict) -> list[tuple[str, str, dict]]:
@@ -108,9 +125,14 @@ class RecordAuditReads(SchemaExtension):
         )
         for operation, target, arguments in reads:
             try:
-                AuditAccess.record(
-                    user=user, operation=operation, target=target, arguments=_jsonable(arguments)
-                )
+                # In a savepoint: a failure here must not break a transaction around the request.
+                with transaction.atomic():
+                    AuditAccess.record(
+                        user=user,
+                        operation=operation,
+                        target=target,
+                        arguments=_jsonable(arguments),
+                    )
             except Exception:
                 # The read itself already happened; losing its log line must be noticed.
                 logger.exception("Could not record an audit-trail read")
@@ -123,7 +145,7 @@ class AuditReadFilter:
     request_id: StrFilterLookup | None = strawberry.UNSET
 
     @strawberry_django.filter_field(description="Who read (a User ID).")
-    def user(self, value: relay.GlobalID, prefix: str) -> Q:
+    def user(self, value: strawberry.ID, prefix: str) -> Q:
         return Q(**{f"{prefix}user_id": filter_pk(value, get_user_model(), argument="user")})
 
 
