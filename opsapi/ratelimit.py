@@ -8,8 +8,12 @@ window lives in the default cache: local memory (one count per server process) u
 A fixed window lets a caller spend up to twice the budget across a window boundary; that is
 enough to stop a runaway script or a scraper, which is what this is for, and it costs one
 atomic increment per request.
+
+If the cache cannot be reached (Redis down), requests go on uncounted: the limit guards the
+service against abuse, and refusing every request while Redis is away would be the greater harm.
 """
 
+import logging
 import math
 import re
 import time
@@ -18,6 +22,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
+from redis.exceptions import RedisError
+
+logger = logging.getLogger("opsapi.ratelimit")
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(s|sec|second|m|min|minute|h|hour|d|day)\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -56,6 +63,18 @@ def configured_rate() -> Rate | None:
     return parse_rate(settings.GRAPHQL_RATE_LIMIT)
 
 
+_UNCOUNTED_LOG_INTERVAL = 60  # seconds between two warnings that requests go uncounted
+_last_uncounted_warning = 0.0
+
+
+def _warn_uncounted(error: Exception) -> None:
+    global _last_uncounted_warning
+    now = time.monotonic()
+    if now - _last_uncounted_warning >= _UNCOUNTED_LOG_INTERVAL:
+        _last_uncounted_warning = now
+        logger.warning("Rate limit not enforced: the cache is unavailable (%r)", error)
+
+
 def _count(key: str, ttl: int) -> int:
     """Add one to the counter ``key`` and return its new value, atomically.
 
@@ -79,7 +98,11 @@ def retry_after(identity: str, rate: Rate, *, now: float | None = None) -> int |
     until its next window opens (at least 1)."""
     now = time.time() if now is None else now
     window = int(now // rate.seconds)
-    count = _count(f"ratelimit:{identity}:{window}", ttl=2 * rate.seconds)
+    try:
+        count = _count(f"ratelimit:{identity}:{window}", ttl=2 * rate.seconds)
+    except (RedisError, OSError) as error:
+        _warn_uncounted(error)
+        return None
     if count <= rate.requests:
         return None
     return max(1, math.ceil((window + 1) * rate.seconds - now))

@@ -2,7 +2,9 @@
 Retry-After past the budget, counted atomically, shared through Redis between processes."""
 
 import json
+import logging
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -16,6 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
 from coordination.models import Incident
+from opsapi import ratelimit
 from opsapi.accounts.services import issue_token
 from opsapi.ratelimit import Rate, parse_rate, retry_after
 from tests.graphql import GraphQLClient
@@ -204,3 +207,23 @@ def test_with_redis_every_process_counts_against_one_budget(redis_cache, officer
     assert other_process[2] >= 1
 
     assert client.post(ME).status_code == 429
+
+
+def test_with_redis_down_requests_go_on_uncounted(officer, settings, caplog, monkeypatch):
+    """The limit protects the service; it must not take the service down with Redis."""
+    monkeypatch.setattr(ratelimit, "_last_uncounted_warning", float("-inf"))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{closed_port}/0",
+        }
+    }
+    settings.GRAPHQL_RATE_LIMIT = "2/m"
+    client = GraphQLClient.logged_in(officer)
+    with caplog.at_level(logging.WARNING, logger="opsapi.ratelimit"):
+        statuses = [client.post(ME).status_code for _ in range(4)]
+    assert statuses == [200] * 4
+    assert "Rate limit not enforced: the cache is unavailable" in caplog.text
