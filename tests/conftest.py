@@ -48,6 +48,17 @@ class FullPrecisionEncoder(DjangoJSONEncoder):
         return super().default(o)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_local_cache():
+    """Each test starts with empty rate-limit counters (user ids repeat across tests). Only the
+    local-memory cache is cleared: clearing a Redis cache would empty the whole database."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    if settings.CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+        cache.clear()
+
+
 @pytest.fixture
 def make_user(db):
     """Create a user: ``make_user("name", roles=[OPS_OFFICER])``, or a partner user with
