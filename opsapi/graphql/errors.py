@@ -10,7 +10,7 @@ An outage of the database or of the live-update channel layer is told as such, w
 
 import logging
 
-from django.db.utils import InterfaceError, OperationalError
+from django.db.utils import DataError, InterfaceError, OperationalError
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.relay import GlobalIDValueError
@@ -22,6 +22,9 @@ GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 
+UNUSABLE_TEXT_MESSAGE = (
+    "An argument holds text the database cannot take: NUL or lone surrogate characters."
+)
 DATABASE_UNAVAILABLE_MESSAGE = "The database is unavailable; try again shortly."
 
 
@@ -71,10 +74,12 @@ def client_facing(error: GraphQLError) -> GraphQLError:
     if isinstance(original, GlobalIDValueError):
         # A malformed global ID, or one whose type is not one of the schema's node types.
         return _bad_argument(error, "This ID does not name a kind of object that has IDs.")
-    if isinstance(original, UnicodeEncodeError):
-        # Text with a lone surrogate (JSON's "\ud800" escape) reached the database, which
-        # cannot encode it: the client's text is at fault, wherever it was used.
-        return _bad_argument(error, "Text must be valid Unicode (no lone surrogate characters).")
+    if isinstance(original, UnicodeEncodeError | DataError):
+        # A value the client sent reached the database, which cannot take it: text with a lone
+        # surrogate (JSON's "\ud800" escape; no UTF-8 database encodes it) or, on PostgreSQL,
+        # a NUL character. The client's value is at fault, wherever it was used.
+        logger.warning("A GraphQL argument the database refused: %r", original)
+        return _bad_argument(error, UNUSABLE_TEXT_MESSAGE)
     if database_unavailable(original):
         logger.warning("Database unavailable during a GraphQL operation: %r", original)
         return GraphQLError(

@@ -84,3 +84,52 @@ def test_junk_in_any_argument_is_refused_cleanly(people, targets, name, data):
         assert top_level_refusal(body, named) or top_level_refusal(body, slot.name)
     else:
         assert body["data"][name] is not None or not slot.required
+
+
+UNSTORABLE = ["\x00", "nul \x00 inside", "\ud800", "surrogate \udfff inside"]
+
+
+def text_slots():
+    """(query, argument, path inside it) for every place a query takes text: string arguments,
+    and the string fields and `exact` lookups of filter inputs."""
+    for shape in QUERIES.values():
+        for slot in shape.arguments:
+            if slot.kind in ("String", "ID"):
+                yield shape.name, slot.name, ()
+            elif slot.kind == "input" and not slot.is_list:
+                for inner in input_fields(slot.named):
+                    if inner.kind in ("String", "ID") and not inner.is_list:
+                        yield shape.name, slot.name, (inner.name,)
+                    elif inner.kind == "input" and "exact" in inner.named.fields:
+                        exact = inner.named.fields["exact"].type
+                        if getattr(exact, "name", None) in ("String", "ID"):
+                            yield shape.name, slot.name, (inner.name, "exact")
+
+
+@pytest.mark.parametrize(("name", "argument", "path"), sorted(set(text_slots())))
+def test_text_no_database_takes_is_refused_in_every_text_argument(
+    people, targets, name, argument, path
+):
+    """Every text argument, every filter's text: NUL and lone surrogates, as an officer. The
+    sampling above finds such text in one place or another; this covers every place."""
+    shape = QUERIES[name]
+    slot = next(s for s in shape.arguments if s.name == argument)
+    for text in UNSTORABLE:
+        variables = {s.name: valid_argument(s, targets) for s in shape.arguments if s.required}
+        value = text
+        for key in reversed(path):
+            value = {key: value}
+        variables[argument] = value
+        body = body_of(people.clients[OFFICER].post(document(shape, slot), variables))
+        if body.get("errors") and "path" not in body["errors"][0]:
+            # Refused before execution (variable coercion): must name what it refused.
+            assert top_level_refusal(body, path[-1] if path else argument)
+            continue
+        for error in body.get("errors") or []:
+            # Typed, and about this query field. The argument is named when the field itself
+            # failed; when its rows are fetched lazily by a nested field (totalCount, edges),
+            # the error carries that field's path instead.
+            assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+            assert error["path"][0] == name, error
+            named = error["extensions"].get("argument")
+            assert named is None or named.split(".")[0] in (argument, *path), error
