@@ -23,22 +23,11 @@ from opsapi.graphql.scoping import SubscriptionContext
 from opsapi.schema import schema
 from tests.factories import global_id, make_incident
 from tests.graphql import GraphQLClient
+from tests.operations import CREATE_INCIDENT, ME, UPDATE_INCIDENT
 from tests.servers import closed_port
 
 # Commits must really happen (or not): after-commit events, rolled-back transactions.
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-ME = "{ me { username } }"
-
-UPDATE_INCIDENT = """
-mutation ($input: UpdateIncidentInput!) {
-  updateIncident(input: $input) { ... on Incident { version } }
-}"""
-
-CREATE_INCIDENT = """
-mutation ($input: CreateIncidentInput!) {
-  createIncident(input: $input) { ... on Incident { reference } }
-}"""
 
 
 # --- the database cannot be reached ------------------------------------------------------

@@ -13,6 +13,7 @@ from tests.audit.test_verify import verify
 from tests.coordination.test_concurrency import run_together
 from tests.factories import global_id, make_action, make_incident, make_partner
 from tests.graphql import GraphQLClient, messages
+from tests.operations import ACKNOWLEDGE, CREATE_INCIDENT, UPDATE_INCIDENT
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
@@ -27,27 +28,6 @@ WRITERS = 8
 UPDATES_PER_WRITER = 50
 
 READ_VERSION = "query ($id: ID!) { node(id: $id) { ... on Incident { version } } }"
-
-UPDATE_INCIDENT = """
-mutation ($input: UpdateIncidentInput!) {
-  updateIncident(input: $input) {
-    ... on Incident { version }
-    ... on OperationInfo { messages { field code } }
-  }
-}"""
-
-CREATE_INCIDENT = """
-mutation ($input: CreateIncidentInput!) {
-  createIncident(input: $input) { ... on Incident { reference } }
-}"""
-
-ACKNOWLEDGE = """
-mutation ($input: AcknowledgeCoordinationActionInput!) {
-  acknowledgeCoordinationAction(input: $input) {
-    ... on CoordinationAction { status }
-    ... on OperationInfo { messages { field code } }
-  }
-}"""
 
 
 def api_client(user) -> GraphQLClient:

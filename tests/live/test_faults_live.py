@@ -11,10 +11,10 @@ from websockets.exceptions import ConnectionClosed
 
 from coordination.models import Incident
 from opsapi.accounts.access import OPS_OFFICER
-from opsapi.accounts.services import issue_token
 from opsapi.graphql.errors import DATABASE_UNAVAILABLE_MESSAGE
 from tests.audit.test_verify import verify
 from tests.factories import global_id, make_incident
+from tests.operations import CREATE_INCIDENT, ME, UPDATE_INCIDENT, token_for
 from tests.servers import (
     REDIS_URL,
     Server,
@@ -42,17 +42,6 @@ def postgres_only(test):
 CONNECT_TIMEOUT = 2
 CLIENT_TIMEOUT = CONNECT_TIMEOUT + 8
 
-ME = "{ me { username } }"
-
-CREATE_INCIDENT = """
-mutation ($input: CreateIncidentInput!) {
-  createIncident(input: $input) { ... on Incident { reference } }
-}"""
-
-UPDATE_INCIDENT = """
-mutation ($input: UpdateIncidentInput!) {
-  updateIncident(input: $input) { ... on Incident { version } }
-}"""
 
 INCIDENT_CHANGED = "subscription { incidentChanged { change incident { title } } }"
 
@@ -62,10 +51,6 @@ OUTAGE = {
     ]
 }
 DATABASE_DOWN = {"status": "unavailable", "database": "unavailable"}
-
-
-def token_for(user) -> str:
-    return issue_token(user=user, name="faults", actor=user)[1]
 
 
 def new_incident(title: str) -> dict:

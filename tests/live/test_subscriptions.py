@@ -9,8 +9,14 @@ from django.test import Client
 from websockets.exceptions import InvalidStatus
 
 from coordination.choices import Severity
-from opsapi.accounts.services import issue_token
 from tests.factories import global_id, make_action, make_incident, make_partner
+from tests.operations import (
+    ACKNOWLEDGE,
+    CREATE_INCIDENT,
+    UNSHARE_INCIDENT,
+    UPDATE_INCIDENT,
+    token_for,
+)
 from tests.servers import Server, require_redis, unique_prefix
 from tests.wsclient import GraphQLWebSocket
 
@@ -32,39 +38,12 @@ subscription {
   coordinationActionChanged { change changedFields action { status partner { name } } }
 }"""
 
-CREATE_INCIDENT = """
-mutation ($input: CreateIncidentInput!) {
-  createIncident(input: $input) { ... on Incident { reference } }
-}"""
-
-UPDATE_INCIDENT = """
-mutation ($input: UpdateIncidentInput!) {
-  updateIncident(input: $input) {
-    ... on Incident { version }
-    ... on OperationInfo { messages { field code } }
-  }
-}"""
-
-UNSHARE = """
-mutation ($input: UnshareIncidentInput!) {
-  unshareIncident(input: $input) { ... on Incident { version } }
-}"""
-
-ACKNOWLEDGE = """
-mutation ($input: AcknowledgeCoordinationActionInput!) {
-  acknowledgeCoordinationAction(input: $input) { ... on CoordinationAction { status } }
-}"""
-
 
 @pytest.fixture(scope="module")
 def server(django_db_setup):
     server = Server(extra_env={"SUBSCRIPTIONS_PER_CONNECTION": str(CAP)})
     yield server
     server.stop()
-
-
-def token_for(user) -> str:
-    return issue_token(user=user, name="test", actor=user)[1]
 
 
 def change_severity(server, token, incident, severity, version=1):
@@ -131,7 +110,7 @@ def test_a_partner_user_hears_only_of_incidents_it_may_see_until_unshared(
         assert ws.nothing_within(0.5), "the internal incident's change was not delivered"
 
         body = server.graphql(
-            UNSHARE,
+            UNSHARE_INCIDENT,
             {"input": {"id": global_id(shared), "version": 2, "partners": [global_id(partner)]}},
             token=officer_token,
         )
