@@ -6,6 +6,14 @@ ASGI handler with the same settings and middleware, routing to :mod:`bench.raw`)
 generator process (:mod:`bench.load`) keeps ``CONCURRENCY`` requests in flight against one of
 them for a slice of time, then against the other, alternating, until each has had its total
 time. Both answers are checked against each other before the load starts.
+
+Both servers run with ``CONN_MAX_AGE=0``. Under ASGI, Django serves each request's sync code
+on a thread of its own, and a persistent connection belongs to its thread: with the default
+``CONN_MAX_AGE=60`` every request in flight opens a connection that outlives it (measured: up
+to 62 connections for one server at concurrency 8), and two servers under load exhaust
+PostgreSQL's ``max_connections``. Django's documentation advises disabling persistent
+connections under ASGI; until the project pools connections, so does the benchmark. The peak
+number of connections to the database during each endpoint's load is reported.
 """
 
 import dataclasses
@@ -14,10 +22,13 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from django.db import connection
 
 from bench.client import BenchError
 from bench.queries import WATCH_FLOOR
@@ -60,7 +71,7 @@ class Server:
                 "warning",
             ],
             cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env={**os.environ, "PYTHONPATH": str(ROOT), "CONN_MAX_AGE": "0"},
         )
         self._wait_until_up()
 
@@ -109,6 +120,7 @@ class HttpResult:
     slice_rates: list[float]
     errors: int
     client_cpu: float  # load generator CPU seconds
+    peak_connections: int | None  # to the database, during the load (PostgreSQL)
 
     @property
     def rate(self) -> float:
@@ -152,6 +164,39 @@ def _load(server: Server, path: str, body: str, token: str, seconds: float) -> d
     return json.loads(output)
 
 
+class ConnectionPeak:
+    """The most connections the database had open while the block ran (PostgreSQL; sampled
+    four times a second from a thread with a connection of its own)."""
+
+    def __init__(self):
+        self.peak = None
+        self._stop = threading.Event()
+
+    def __enter__(self):
+        if connection.vendor == "postgresql":
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._sample)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        if connection.vendor == "postgresql":
+            self._stop.set()
+            self._thread.join()
+
+    def _sample(self) -> None:
+        name = connection.settings_dict["NAME"]
+        try:
+            with connection.cursor() as cursor:
+                while not self._stop.wait(0.25):
+                    cursor.execute(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [name]
+                    )
+                    self.peak = max(self.peak or 0, cursor.fetchone()[0])
+        finally:
+            connection.close()  # this thread's own
+
+
 def measure_http(token: str, *, first: int, seconds: float, slices: int) -> list[HttpResult]:
     """Requests/s and latency of the watch floor (``first`` incidents), API against floor,
     ``seconds`` of load each, in ``slices`` alternating slices."""
@@ -168,10 +213,14 @@ def measure_http(token: str, *, first: int, seconds: float, slices: int) -> list
         for name in servers:  # warm both workers of each up
             _load(servers[name], paths[name], body, token, 1.0)
         runs = {name: [] for name in servers}
+        peaks = {name: ConnectionPeak() for name in servers}
         order = list(servers)
         for k in range(slices):
             for name in order[k % 2 :] + order[: k % 2]:
-                runs[name].append(_load(servers[name], paths[name], body, token, seconds / slices))
+                with peaks[name]:
+                    runs[name].append(
+                        _load(servers[name], paths[name], body, token, seconds / slices)
+                    )
     finally:
         for server in servers.values():
             server.stop()
@@ -186,6 +235,7 @@ def measure_http(token: str, *, first: int, seconds: float, slices: int) -> list
                 slice_rates=[r["requests"] / r["seconds"] for r in slices_run],
                 errors=sum(r["error_count"] for r in slices_run),
                 client_cpu=sum(r["cpu_seconds"] for r in slices_run),
+                peak_connections=peaks[name].peak,
             )
         )
         if results[-1].errors:

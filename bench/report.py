@@ -39,9 +39,10 @@ class Target:
             verdict = "**met**"
         else:
             gap = self.measured / self.limit if self.at_most else self.limit / self.measured
-            verdict = f"**missed**, {gap:.1f}x off"
+            by = f"{gap:.1f}x" if gap >= 1.5 else f"{gap - 1:.0%}"
+            verdict = f"**missed** by {by}"
         if self.shown:
-            return [self.what, *self.shown, verdict.split(",")[0]]
+            return [self.what, *self.shown, "**met**" if self.met else "**missed**"]
         return [self.what, self.cell(self.measured), f"{sign} {self.cell(self.limit)}", verdict]
 
 
@@ -207,7 +208,10 @@ def markdown(results: Results) -> str:
         lines += [
             f"Watch floor N=100, {results.http_seconds:g} s of load per endpoint in alternating "
             "slices; the load generator is a separate process (`bench/load.py`) sharing the "
-            "machine with the servers and PostgreSQL.",
+            "machine with the servers and PostgreSQL. Both servers run with `CONN_MAX_AGE=0`: "
+            "under ASGI the default (60) keeps a connection per request thread and exhausts "
+            "PostgreSQL's connections (see `bench/http.py`). Peak connections count every "
+            "connection to the benchmark's database, its own included.",
             "",
             *_table(
                 [
@@ -217,6 +221,7 @@ def markdown(results: Results) -> str:
                     "p99 ms",
                     "Requests",
                     "Load generator CPU",
+                    "Peak DB connections",
                 ],
                 [
                     [
@@ -226,6 +231,7 @@ def markdown(results: Results) -> str:
                         f"{h.latency(0.99) * 1e3:.1f}",
                         f"{h.requests:,}",
                         f"{h.client_load:.0%} of a core",
+                        "-" if h.peak_connections is None else str(h.peak_connections),
                     ]
                     for h in results.http
                 ],
@@ -337,12 +343,18 @@ def gaps_section(results: Results) -> list[str]:
         )
     for write in results.writes:
         if any(t.what.startswith(write.mutation) for t in missed):
+            links = (
+                f"; the links of its {write.links} many-to-many fields, read for the snapshot "
+                "and the diff and written as snapshot rows"
+                if write.links
+                else ""
+            )
             lines.append(
                 f"- **{write.mutation}** ({write.on.median * 1e3:.1f} ms with history, "
                 f"{write.off.median * 1e3:.1f} ms without): {write.queries_off} SQL queries "
-                f"without history (token, roles, lookup, row lock, checks, UPDATE); history adds "
-                f"{write.queries_on - write.queries_off} (the previous record for the diff and "
-                "chain, each many-to-many field's links read and snapshot, the INSERT)."
+                "without history (token, roles, lookup, row lock, checks, UPDATE); history adds "
+                f"{write.queries_on - write.queries_off} (the object's previous record, for the "
+                f"diff and the chain{links}; the INSERT)."
             )
     for read in results.audit:
         if any(t.what == f"Audit: {read.read}, p50" for t in missed):

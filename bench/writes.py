@@ -27,12 +27,13 @@ from strawberry import relay
 from bench.client import ApiClient, BenchError
 from bench.queries import ACKNOWLEDGE_ACTION, UPDATE_INCIDENT
 from bench.timing import Contender, Samples, interleave
-from coordination.choices import ActionKind, ActionStatus, IncidentStatus
+from coordination.choices import ActionKind, ActionStatus, IncidentCategory, Severity
 from coordination.models import CoordinationAction, Incident
-from coordination.services import create_action
+from coordination.services import create_action, create_incident
 from opsapi.audit.tracking import save_with_history
 from partners.models import Partner
 
+WRITES_INCIDENT = "make bench: acknowledgements"
 CATCH_UP_REASON = (
     "make bench: recording the changes its history-off measurement made without a record"
 )
@@ -82,6 +83,7 @@ class WriteResult:
     off: Samples
     queries_on: int
     queries_off: int
+    links: int  # many-to-many fields of the model written, each snapshot in its records
 
     @property
     def overhead(self) -> float:
@@ -107,17 +109,14 @@ def _queries(mutation: Mutation, off: bool) -> int:
 
 
 def measure_writes(client: ApiClient, rounds: int, warmup: int = 2) -> list[WriteResult]:
-    """updateIncident (a new title) and acknowledgeCoordinationAction (a pending action, each
-    call its own), history on and off, interleaved."""
+    """updateIncident (a new title, on the oldest incidents) and acknowledgeCoordinationAction
+    (a pending action, each call its own), history on and off, interleaved."""
     calls = rounds + warmup + 1  # +1: the call whose queries are counted
-    incidents = list(
-        Incident.objects.exclude(
-            status__in=[IncidentStatus.RESOLVED, IncidentStatus.CLOSED]
-        ).order_by("-reported_at")[:40]
-    )
+    desk = _writes_incident(client.user)
+    incidents = list(Incident.objects.exclude(pk=desk.pk).order_by("reported_at", "pk")[:40])
     if len(incidents) < 2:
-        raise BenchError("Too few open incidents to time mutations on.")
-    pending = _pending_actions(client.user, incidents, 2 * calls)
+        raise BenchError("Too few incidents to time mutations on.")
+    pending = _pending_actions(client.user, desk, 2 * calls)
     reason = {"changeReason": "Benchmark"}
     run = secrets.token_hex(4)  # titles never seen before, so that every update changes one
     mutations = {
@@ -155,25 +154,42 @@ def measure_writes(client: ApiClient, rounds: int, warmup: int = 2) -> list[Writ
             off=samples[f"{name} off"],
             queries_on=_queries(on, off=False),
             queries_off=_queries(off, off=True),
+            links=len(model.history.model._history_m2m_fields),
         )
-        for name, (on, off) in mutations.items()
+        for model, (name, (on, off)) in zip(
+            (Incident, CoordinationAction), mutations.items(), strict=True
+        )
     ]
     _catch_up(client.user, mutations)
     return results
 
 
-def _pending_actions(officer, incidents, count: int) -> list:
-    """``count`` pending actions on open incidents: the newest ones, and as many more as
-    needed issued through the service (each acknowledgement takes one)."""
-    pending = list(
-        CoordinationAction.objects.filter(
-            status=ActionStatus.PENDING, incident__in=incidents
-        ).order_by("-created_at")[:count]
+def _writes_incident(officer) -> Incident:
+    """The incident whose actions the benchmark acknowledges, made on the first run: reported
+    before every seeded incident, so that it and its actions stay off the pages the reads
+    measure (the writes change only the oldest incidents, run after run)."""
+    found = Incident.objects.filter(title=WRITES_INCIDENT).first()
+    if found is not None:
+        return found
+    oldest = Incident.objects.order_by("reported_at").first()
+    reported = (oldest.reported_at if oldest else timezone.now()) - datetime.timedelta(days=1)
+    return create_incident(
+        actor=officer,
+        title=WRITES_INCIDENT,
+        category=IncidentCategory.OTHER,
+        severity=Severity.LOW,
+        reported_at=reported,
+        reason="make bench: actions to acknowledge",
     )
+
+
+def _pending_actions(officer, incident, count: int) -> list:
+    """``count`` pending actions on ``incident``: those left from earlier runs, and as many
+    more as needed issued through the service (each acknowledgement takes one)."""
+    pending = list(incident.actions.filter(status=ActionStatus.PENDING).order_by("pk")[:count])
     due = timezone.now() + datetime.timedelta(days=1)
     partners = list(Partner.objects.filter(active=True).order_by("pk")[:10])
     for n in range(count - len(pending)):
-        incident = incidents[n % len(incidents)]
         pending.append(
             create_action(
                 actor=officer,
