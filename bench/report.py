@@ -341,6 +341,16 @@ def gaps_section(results: Results) -> list[str]:
             f"queue: p50 {api.latency(0.5) * 1e3:.0f} ms against {officer.api.median * 1e3:.0f} ms "
             "in-process."
         )
+    partner = results.read("partner", 100)
+    if "Partner read" in names and partner is not None:
+        lines.append(
+            f"- **Partner read** ({partner.api.median * 1e3:.1f} ms against the officer's "
+            f"{officer.api.median * 1e3:.1f} ms, with {partner.fields / officer.fields:.0%} as "
+            "many fields): the same "
+            f"{partner.api_queries:g} queries, scoped by the visibility filter; in SQL alone "
+            f"that filter costs the floor {partner.raw.median * 1e3:.1f} ms against "
+            f"{officer.raw.median * 1e3:.1f} ms unscoped."
+        )
     for write in results.writes:
         if any(t.what.startswith(write.mutation) for t in missed):
             links = (
