@@ -3,13 +3,12 @@ and a clear answer when the database is down."""
 
 import logging
 
-from django.http import JsonResponse
-
 from opsapi.audit.context import current_request_id, new_request_id, request_context
 from opsapi.graphql.errors import (
     DATABASE_UNAVAILABLE_MESSAGE,
     SERVICE_UNAVAILABLE,
     database_unavailable,
+    error_response,
 )
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -68,10 +67,6 @@ class OutageMiddleware:
         if not database_unavailable(exception):
             return None
         logger.warning("Database unavailable: %s %s: %r", request.method, request.path, exception)
-        error = {
-            "message": DATABASE_UNAVAILABLE_MESSAGE,
-            "extensions": {"code": SERVICE_UNAVAILABLE},
-        }
-        response = JsonResponse({"errors": [error]}, status=503)
+        response = error_response(DATABASE_UNAVAILABLE_MESSAGE, SERVICE_UNAVAILABLE, 503)
         response["Retry-After"] = str(RETRY_AFTER)
         return response

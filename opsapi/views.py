@@ -22,8 +22,8 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from opsapi.accounts.authentication import authenticate_request, error_response
-from opsapi.graphql.errors import GRAPHQL_VALIDATION_FAILED, INTERNAL_SERVER_ERROR
+from opsapi.accounts.authentication import authenticate_request
+from opsapi.graphql.errors import GRAPHQL_VALIDATION_FAILED, INTERNAL_SERVER_ERROR, error_response
 from opsapi.ratelimit import user_retry_after
 
 logger = logging.getLogger("opsapi.views")

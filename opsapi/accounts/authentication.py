@@ -1,25 +1,14 @@
 """Authenticating HTTP requests to the API (GraphQL and the audit export)."""
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 
 from opsapi.accounts.services import user_for_token
+from opsapi.graphql.errors import error_response
 
 UNAUTHENTICATED = "UNAUTHENTICATED"
 CSRF_FAILED = "CSRF_FAILED"
 FORBIDDEN = "FORBIDDEN"
-
-
-def error_response(message: str, code: str, status: int, **extensions) -> JsonResponse:
-    """A GraphQL-shaped error body: ``{"errors": [{"message", "extensions": {"code", ...}}]}``."""
-    response = JsonResponse(
-        {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
-    )
-    response.status_code = status
-    if status == 401:
-        response["WWW-Authenticate"] = 'Bearer realm="opsapi"'
-    return response
 
 
 def bearer_token(header: str) -> str | None:

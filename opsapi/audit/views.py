@@ -6,10 +6,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from opsapi.accounts.access import roles_of
-from opsapi.accounts.authentication import FORBIDDEN, authenticate_request, error_response
+from opsapi.accounts.authentication import FORBIDDEN, authenticate_request
 from opsapi.audit import export
 from opsapi.audit.models import AuditAccess
-from opsapi.graphql.errors import BAD_USER_INPUT
+from opsapi.graphql.errors import BAD_USER_INPUT, error_response
 
 CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
 

@@ -90,8 +90,6 @@ async def changes(info: Info, model, filters) -> AsyncIterator[Change]:
     async with AsyncExitStack() as stack:
         messages = await _join(stack, context.ws, group_of(model))
         async for message in messages:
-            if message["change"] not in {kind.value for kind in ChangeKind}:
-                continue
             obj = await database_sync_to_async(_visible)(
                 model, message["pk"], context.user.pk, filters, info
             )

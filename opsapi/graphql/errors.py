@@ -11,6 +11,7 @@ An outage of the database or of the live-update channel layer is told as such, w
 import logging
 
 from django.db.utils import DataError, InterfaceError, OperationalError
+from django.http import JsonResponse
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.relay import GlobalIDValueError
@@ -26,6 +27,17 @@ UNUSABLE_TEXT_MESSAGE = (
     "An argument holds text the database cannot take: NUL or lone surrogate characters."
 )
 DATABASE_UNAVAILABLE_MESSAGE = "The database is unavailable; try again shortly."
+
+
+def error_response(message: str, code: str, status: int, **extensions) -> JsonResponse:
+    """A GraphQL-shaped error body: ``{"errors": [{"message", "extensions": {"code", ...}}]}``."""
+    response = JsonResponse(
+        {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
+    )
+    response.status_code = status
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="opsapi"'
+    return response
 
 
 class BadInput(GraphQLError):
