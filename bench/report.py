@@ -1,6 +1,11 @@
-"""The results as Markdown: targets met or missed, the tables behind them, the profile."""
+"""The results as Markdown: targets met or missed, the tables behind them, the profile.
+
+``bench/RESULTS.md`` also holds the soak's section (``python -m bench.soak``), between the
+markers below; rewriting the file keeps it.
+"""
 
 import dataclasses
+from pathlib import Path
 
 from bench.http import CONCURRENCY, HttpResult
 from bench.machine import Machine
@@ -11,6 +16,8 @@ from bench.trail import AuditResult
 from bench.writes import WriteResult
 
 QUIET_BELOW = 0.10  # share of the machine busy with other work
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+SOAK_START, SOAK_END = "<!-- soak -->", "<!-- /soak -->"
 
 
 @dataclasses.dataclass
@@ -287,7 +294,29 @@ def markdown(results: Results) -> str:
         *gaps_section(results),
         *profile_section(results.profile),
     ]
-    return "\n".join(lines) + "\n"
+    return with_soak_block("\n".join(lines) + "\n", soak_block(RESULTS))
+
+
+def soak_block(path: Path) -> str:
+    """The soak's section in the file at ``path``, markers included ("" if none)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
+    start, end = text.find(SOAK_START), text.find(SOAK_END)
+    return text[start : end + len(SOAK_END)] if 0 <= start < end else ""
+
+
+def with_soak_block(text: str, block: str) -> str:
+    """``text`` with its soak section replaced by ``block``, or ``block`` appended."""
+    if not block:
+        return text
+    if not text.strip():
+        return block + "\n"
+    start, end = text.find(SOAK_START), text.find(SOAK_END)
+    if 0 <= start < end:
+        return text[:start] + block + text[end + len(SOAK_END) :]
+    return text.rstrip("\n") + "\n\n" + block + "\n"
 
 
 def profile_section(profile: Profile) -> list[str]:
