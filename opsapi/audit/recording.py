@@ -1,20 +1,117 @@
-"""What is added to every historical record as simple-history writes it."""
+"""What is added to every historical record as simple-history writes it.
 
+Writing a record of an object with many-to-many fields takes two reads besides the INSERTs:
+the object's previous record, and one statement for all its links — the rows of every
+many-to-many table as they are now (the new record's snapshot rows, and its digest) together
+with the previous record's snapshot rows (for ``changes``). The rows read are the ones
+:meth:`opsapi.audit.tracking.TrackedHistoricalRecords.create_historical_record_m2ms` copies
+into the record's snapshot, so the digest and the snapshot hold the same links.
+"""
+
+import dataclasses
 import functools
 
-from simple_history.utils import get_m2m_reverse_field_name
+from django.db import connection
+from simple_history.utils import get_m2m_field_name, get_m2m_reverse_field_name
 
 from opsapi.audit.chain import record_digest
 from opsapi.audit.context import current_request_id
 
 
-def _ids(manager, attname: str) -> list:
-    return sorted(manager.values_list(attname, flat=True))
+@dataclasses.dataclass(frozen=True)
+class LinkTable:
+    """One many-to-many field of a tracked model: its table of links, and the table of the
+    snapshot rows simple-history writes from it for each record."""
+
+    name: str  # the many-to-many field
+    rows_model: type  # simple-history's model of the snapshot rows
+    attnames: tuple[str, str, str]  # the link's id, the object's id, the related object's id
+    select: str  # SELECT of those three columns from the table of links, by object
+    select_recorded: str  # SELECT of the same from the snapshot rows, by history record
 
 
-def current_links(instance, record) -> dict[str, list[int]]:
-    """The object's many-to-many links as the record's m2m history rows will hold them."""
-    return {f.name: _ids(getattr(instance, f.name), "pk") for f in record._history_m2m_fields}
+@functools.cache
+def _newest_record_sql(record_model, vendor: str) -> str:
+    object_field = record_model.instance_type._meta.pk.attname
+    query = record_model._base_manager.filter(**{object_field: 0}).order_by("-history_id")
+    sql, _ = query[:1].query.sql_with_params()
+    return sql
+
+
+def newest_record(record_model, object_id):
+    """The newest record of the object ``object_id`` in chain order
+    (opsapi.audit.checkpoints.chain_order), or None; its SQL is built once per model."""
+    sql = _newest_record_sql(record_model, connection.vendor)
+    return next(iter(record_model._base_manager.raw(sql, [object_id])), None)
+
+
+@functools.cache
+def link_tables(record_model) -> tuple[LinkTable, ...]:
+    """The :class:`LinkTable` of each many-to-many field of a historical model."""
+    tracker = record_model.instance_type._history_tracker
+    quote = connection.ops.quote_name
+    tables = []
+    for index, field in enumerate(record_model._history_m2m_fields):
+        through = field.remote_field.through
+        if len(through._meta.concrete_fields) != 3:
+            raise TypeError(f"{field} has a custom through model; its links cannot be recorded.")
+        rows_model = tracker.m2m_models[field]
+        names = (
+            through._meta.pk.name,
+            get_m2m_field_name(field),
+            get_m2m_reverse_field_name(field),
+        )
+
+        def columns(model, names=names, quote=quote):
+            return ", ".join(quote(model._meta.get_field(name).column) for name in names)
+
+        source = quote(through._meta.get_field(names[1]).column)
+        history = quote(rows_model._meta.get_field("history").column)
+        tables.append(
+            LinkTable(
+                name=field.name,
+                rows_model=rows_model,
+                attnames=tuple(through._meta.get_field(name).attname for name in names),
+                select=f"SELECT {index}, {columns(through)} "
+                f"FROM {quote(through._meta.db_table)} WHERE {source} = %s",
+                select_recorded=f"SELECT {len(record_model._history_m2m_fields) + index}, "
+                f"{columns(rows_model)} FROM {quote(rows_model._meta.db_table)} "
+                f"WHERE {history} = %s",
+            )
+        )
+    return tuple(tables)
+
+
+def read_links(instance, record, previous) -> tuple[dict, dict | None]:
+    """The rows of ``instance``'s many-to-many tables now, and the links ``previous`` (a
+    record of it, or None) recorded, in one query.
+
+    Returns ({field: [(link id, object id, related id), ...]}, {field: sorted related ids}
+    of ``previous``, or None without one).
+    """
+    tables = link_tables(type(record))
+    rows = {table.name: [] for table in tables}
+    recorded = {table.name: [] for table in tables} if previous is not None else None
+    if not tables:
+        return rows, recorded
+    statements = [table.select for table in tables]
+    params = [instance.pk] * len(tables)
+    if previous is not None:
+        statements += [table.select_recorded for table in tables]
+        params += [previous.pk] * len(tables)
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(statements), params)
+        found = cursor.fetchall()
+    for index, *row in found:
+        if index < len(tables):
+            rows[tables[index].name].append(tuple(row))
+        else:
+            recorded[tables[index - len(tables)].name].append(row[2])
+    for ids in (recorded or {}).values():
+        ids.sort()
+    for table_rows in rows.values():
+        table_rows.sort(key=lambda row: row[0])
+    return rows, recorded
 
 
 @functools.cache
@@ -43,8 +140,9 @@ def recorded_links(record) -> dict[str, list[int]]:
     }
 
 
-def compute_changes(record, previous, links) -> list[dict]:
-    """What ``record`` changes relative to ``previous`` (None for a creation)."""
+def compute_changes(record, previous, links, previous_links=None) -> list[dict]:
+    """What ``record`` changes relative to ``previous`` (None for a creation); the links
+    ``previous`` recorded are read from it unless given as ``previous_links``."""
     if record.history_type == "-":
         return []
     changes = []
@@ -55,7 +153,10 @@ def compute_changes(record, previous, links) -> list[dict]:
         old = getattr(previous, field.attname) if previous else None
         if old != new:
             changes.append({"field": field.name, "old": old, "new": new})
-    old_links = recorded_links(previous) if previous is not None else {}
+    if previous is None:
+        old_links = {}
+    else:
+        old_links = recorded_links(previous) if previous_links is None else previous_links
     for name, new in links.items():
         old = old_links.get(name)
         if (old or []) != new:
@@ -68,10 +169,14 @@ def stamp_historical_record(sender, instance, history_instance, **kwargs):
     record = history_instance
     previous = None
     if record.history_type != "+":
-        # The object's newest record in chain order (opsapi.audit.checkpoints.chain_order).
-        previous = instance.history.order_by("-history_id").first()
-    links = current_links(instance, record)
+        # Read after the row was written: its row lock keeps another writer from adding a
+        # record to the chain until this transaction ends.
+        previous = newest_record(type(record), instance.pk)
+    rows, previous_links = read_links(instance, record, previous)
+    # Copied into the record's snapshot rows (TrackedHistoricalRecords), not read again.
+    record._link_rows = rows
+    links = {name: sorted(row[2] for row in table_rows) for name, table_rows in rows.items()}
     record.request_id = current_request_id()
-    record.changes = compute_changes(record, previous, links)
+    record.changes = compute_changes(record, previous, links, previous_links)
     record.previous_hash = previous.record_hash if previous is not None else ""
     record.record_hash = record_digest(record, links)

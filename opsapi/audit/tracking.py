@@ -19,9 +19,14 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
+from simple_history.signals import (
+    post_create_historical_m2m_records,
+    pre_create_historical_m2m_records,
+)
 
 from opsapi.accounts.access import roles_of
 from opsapi.audit.chain import AuditJSONEncoder
+from opsapi.audit.recording import link_tables
 from opsapi.errors import unstorable_text
 
 HISTORY_RELATED_NAME = "history_records"
@@ -182,6 +187,38 @@ class TrackedHistoricalRecords(HistoricalRecords):
         if not created and update_fields and set(update_fields) <= set(self.excluded_fields):
             return
         super().post_save(instance, created, using=using, **kwargs)
+
+    def create_historical_record_m2ms(self, history_instance, instance):
+        """The record's many-to-many snapshot rows, as simple-history writes them (a copy of
+        each link row, signals included), from the link rows read for the record's digest
+        (opsapi.audit.recording) instead of reading every table of links again; one INSERT
+        per table with links, none for an empty one."""
+        rows = getattr(history_instance, "_link_rows", None)
+        if rows is None:
+            super().create_historical_record_m2ms(history_instance, instance)
+            return
+        for table in link_tables(type(history_instance)):
+            model = table.rows_model
+            insert_rows = [
+                model(history=history_instance, **dict(zip(table.attnames, row, strict=True)))
+                for row in rows[table.name]
+            ]
+            field = history_instance._meta.model.instance_type._meta.get_field(table.name)
+            pre_create_historical_m2m_records.send(
+                sender=model,
+                rows=insert_rows,
+                history_instance=history_instance,
+                instance=instance,
+                field=field,
+            )
+            created = model.objects.bulk_create(insert_rows) if insert_rows else []
+            post_create_historical_m2m_records.send(
+                sender=model,
+                created_rows=created,
+                history_instance=history_instance,
+                instance=instance,
+                field=field,
+            )
 
 
 def tracked_history(*, m2m_fields=(), **options):
