@@ -46,7 +46,7 @@ from opsapi.errors import (
     check_change_reason,
     field_error,
 )
-from opsapi.services import apply_changes, locked
+from opsapi.services import apply_changes, locked, validate_changes
 
 INCIDENT_FIELDS = frozenset(
     {
@@ -205,7 +205,8 @@ def update_incident(*, actor, incident: Incident, version: int, reason="", **cha
     incident = locked(incident)
     _check_version(incident, version)
     links = _changed_links(incident, {k: changes.pop(k) for k in INCIDENT_LINKS & set(changes)})
-    if not apply_changes(incident, changes, INCIDENT_FIELDS) and not links:
+    changed = apply_changes(incident, changes, INCIDENT_FIELDS)
+    if not changed and not links:
         return incident
     now = timezone.now()
     if "occurred_at" in changes:
@@ -214,7 +215,7 @@ def update_incident(*, actor, incident: Incident, version: int, reason="", **cha
         _check_past_time("reported_at", incident.reported_at, now)
     if "lead" in changes:
         _check_lead(incident.lead)
-    incident.full_clean()
+    validate_changes(incident, changed)
     incident.version += 1
     return save_with_history(incident, actor=actor, reason=reason, links=links or None)
 
@@ -426,11 +427,12 @@ def update_action(
     action = locked(action)
     _check_version(action, version)
     _check_open(action)
-    if not apply_changes(action, changes, ACTION_FIELDS):
+    changed = apply_changes(action, changes, ACTION_FIELDS)
+    if not changed:
         return action
     if "due_at" in changes:
         _check_due_time(action.due_at, timezone.now())
-    action.full_clean()
+    validate_changes(action, changed)
     action.version += 1
     return save_with_history(action, actor=actor, reason=reason)
 
