@@ -122,6 +122,16 @@ def _rss(pid: int) -> int:
     return 0
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time process ``pid`` has used (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def _kind(pid: int, root: int) -> str:
     """What a process of the server is: uvicorn's supervisor, a worker (started by
     multiprocessing's spawn) or a helper (multiprocessing's resource tracker)."""
@@ -140,6 +150,7 @@ class MemorySample:
     at: float  # seconds into the load
     rss: dict[int, int]  # pid -> bytes: the server process and every process under it
     kinds: dict[int, str]  # pid -> supervisor / worker / helper
+    cpu: dict[int, float]  # pid -> CPU seconds used since it started
 
     @property
     def total(self) -> int:
@@ -153,7 +164,12 @@ def memory_of(pid: int, at: float) -> MemorySample:
         current = todo.pop()
         pids.append(current)
         todo += _children(current)
-    return MemorySample(at, {p: _rss(p) for p in pids}, {p: _kind(p, pid) for p in pids})
+    return MemorySample(
+        at,
+        rss={p: _rss(p) for p in pids},
+        kinds={p: _kind(p, pid) for p in pids},
+        cpu={p: _cpu_seconds(p) for p in pids},
+    )
 
 
 # --- the run --------------------------------------------------------------------------------

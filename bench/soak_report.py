@@ -129,9 +129,10 @@ def _memory(result) -> list[str]:
             ],
         ),
         "",
-        "Per process at start → end: "
+        "Per process, RSS at start → end and CPU time used during the load: "
         + ", ".join(
-            f"{start.kinds[pid]} {start.rss[pid] / MB:,.0f} → {end.rss.get(pid, 0) / MB:,.0f} MB"
+            f"{start.kinds[pid]} {start.rss[pid] / MB:,.0f} → {end.rss.get(pid, 0) / MB:,.0f} MB "
+            f"and {end.cpu.get(pid, 0) - start.cpu[pid]:,.0f} s"
             for pid in start.rss
         )
         + ".",
