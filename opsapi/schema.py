@@ -13,6 +13,7 @@ from opsapi.audit.graphql.reads import RecordAuditReads
 from opsapi.audit.graphql.schema import AuditQuery
 from opsapi.audit.graphql.types import history_entry_type
 from opsapi.audit.trail import trails
+from opsapi.graphql.compiled import CompiledReads
 from opsapi.graphql.errors import ClientFacingErrors
 from opsapi.graphql.limits import QueryCost, limit_extensions
 from opsapi.graphql.pages import PageSizes
@@ -52,6 +53,7 @@ schema = strawberry.Schema(
         *limit_extensions(),
         PageSizes,
         QueryCost,  # after PageSizes, which fills in the default page sizes
+        CompiledReads,  # after every check; it replaces execution only
         DjangoOptimizerExtension,
         RecordAuditReads,
     ],

@@ -235,6 +235,9 @@ GRAPHQL_MAX_DEPTH = env.int("GRAPHQL_MAX_DEPTH", default=15)
 GRAPHQL_MAX_ALIASES = env.int("GRAPHQL_MAX_ALIASES", default=30)
 GRAPHQL_MAX_TOKENS = env.int("GRAPHQL_MAX_TOKENS", default=3000)
 GRAPHQL_MAX_QUERY_COST = env.int("GRAPHQL_MAX_QUERY_COST", default=25_000)
+# List queries made only of model fields and relations are answered straight from SQL rows
+# (opsapi.graphql.compiled); 0 executes every query field by field.
+GRAPHQL_COMPILED_READS = env.bool("GRAPHQL_COMPILED_READS", default=True)
 
 # --- GraphQL at the HTTP edge (opsapi.views, opsapi.ratelimit) --------------------------------
 # Requests per user per window on /graphql/ ("600/m"; units s, m, h, d; empty: no limit);
