@@ -13,10 +13,13 @@ logged and dropped, since the change itself is committed and on the record.
 """
 
 import asyncio
+import concurrent.futures
 import logging
+import os
+import threading
 from functools import partial
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 from simple_history.signals import post_create_historical_record
@@ -64,12 +67,14 @@ def publish(group: str, message: dict) -> None:
     except RuntimeError:
         loop = None
     try:
-        if loop is None:
-            async_to_sync(layer.group_send)(group, message)
-        else:  # committed by sync code running on an event loop's own thread
+        if loop is not None:  # committed by sync code running on an event loop's own thread
             task = loop.create_task(layer.group_send(group, message))
             _pending.add(task)
             task.add_done_callback(_sent)
+        elif _serving_loop() is not None:  # Django under ASGI: the layer lives on that loop
+            async_to_sync(layer.group_send)(group, message)
+        else:
+            _publisher.send(layer.group_send(group, message))
     except Exception:
         logger.warning(
             "Change event not published (channel layer unavailable): %s %s of #%s",
@@ -78,6 +83,53 @@ def publish(group: str, message: dict) -> None:
             message.get("pk"),
             exc_info=True,
         )
+
+
+def _serving_loop():
+    """The running event loop whose ``sync_to_async`` runs this thread's code (Django under
+    ASGI runs every request's sync code so), or None; read where asgiref's ``async_to_sync``
+    reads it. asgiref leaves it set after the loop is gone, hence the check that it runs."""
+    threadlocal = SyncToAsync.threadlocal
+    if getattr(threadlocal, "main_event_loop_pid", None) != os.getpid():
+        return None
+    loop = getattr(threadlocal, "main_event_loop", None)
+    return loop if loop is not None and loop.is_running() else None
+
+
+class _Publisher:
+    """Sends for code that runs outside any event loop (a WSGI worker, a management command,
+    Django's test client) on one event loop, on a daemon thread of its own, started on first
+    use in each process. ``async_to_sync`` would start a thread and an event loop for every
+    message, costing more than the write that caused it (and, with Redis, a connection)."""
+
+    TIMEOUT = 10  # seconds; a send not done by then is cancelled and logged
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._loop = None
+        self._pid = None
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or self._pid != os.getpid():  # none yet, or forked since
+                self._loop = asyncio.new_event_loop()
+                self._pid = os.getpid()
+                threading.Thread(
+                    target=self._loop.run_forever, name="opsapi-events", daemon=True
+                ).start()
+            return self._loop
+
+    def send(self, coroutine) -> None:
+        """Run ``coroutine`` on the publishing loop and wait for it; raises what it raised."""
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._running_loop())
+        try:
+            future.result(self.TIMEOUT)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise
+
+
+_publisher = _Publisher()
 
 
 # Sends under way on an event loop (held so they are not garbage-collected before they run).
