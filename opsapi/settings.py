@@ -113,6 +113,17 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
     )
+    # A pool of connections per server process (psycopg_pool, through Django's own support):
+    # each request borrows one and gives it back, so connections are reused without staying
+    # with a thread. DATABASE_POOL_SIZE is the most a process opens; 0 (the default) connects
+    # per request as above. Waiting for a free connection is bounded by the connect timeout.
+    if pool_size := env.int("DATABASE_POOL_SIZE", default=0):
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django requires it with a pool
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": 1,
+            "max_size": pool_size,
+            "timeout": DATABASES["default"]["OPTIONS"]["connect_timeout"],
+        }
     # Milliseconds a statement may run, lock waits included, before PostgreSQL cancels it and
     # the request is answered SERVICE_UNAVAILABLE instead of hanging. 0 (the default): no limit,
     # as migrations and audit checks on a large trail may need; web processes should set one.
