@@ -7,13 +7,13 @@ generator process (:mod:`bench.load`) keeps ``CONCURRENCY`` requests in flight a
 them for a slice of time, then against the other, alternating, until each has had its total
 time. Both answers are checked against each other before the load starts.
 
-Both servers run with ``CONN_MAX_AGE=0``. Under ASGI, Django serves each request's sync code
-on a thread of its own, and a persistent connection belongs to its thread: with the default
-``CONN_MAX_AGE=60`` every request in flight opens a connection that outlives it (measured: up
-to 62 connections for one server at concurrency 8), and two servers under load exhaust
-PostgreSQL's ``max_connections``. Django's documentation advises disabling persistent
-connections under ASGI; until the project pools connections, so does the benchmark. The peak
-number of connections to the database during each endpoint's load is reported.
+Both servers run with a pool of ``POOL_SIZE`` PostgreSQL connections per worker
+(``DATABASE_POOL_SIZE``, docs/production.md §3), as production is documented to: each request
+borrows a connection and returns it. Without a pool, Django under ASGI either connects for
+every request (``CONN_MAX_AGE=0``) or, with persistent connections, keeps one per request
+thread (measured: up to 62 connections for one server at concurrency 8, and two servers under
+load exhausted PostgreSQL's ``max_connections``). The peak number of connections to the
+database during each endpoint's load is reported.
 """
 
 import dataclasses
@@ -36,6 +36,7 @@ from bench.urls import RAW_WATCH_FLOOR
 
 ROOT = Path(__file__).resolve().parent.parent
 CONCURRENCY = 8
+POOL_SIZE = 4  # PostgreSQL connections per worker process
 STARTUP_TIMEOUT = 60
 
 
@@ -71,7 +72,7 @@ class Server:
                 "warning",
             ],
             cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT), "CONN_MAX_AGE": "0"},
+            env={**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_POOL_SIZE": str(POOL_SIZE)},
         )
         self._wait_until_up()
 

@@ -215,10 +215,9 @@ def markdown(results: Results) -> str:
         lines += [
             f"Watch floor N=100, {results.http_seconds:g} s of load per endpoint in alternating "
             "slices; the load generator is a separate process (`bench/load.py`) sharing the "
-            "machine with the servers and PostgreSQL. Both servers run with `CONN_MAX_AGE=0`: "
-            "under ASGI the default (60) keeps a connection per request thread and exhausts "
-            "PostgreSQL's connections (see `bench/http.py`). Peak connections count every "
-            "connection to the benchmark's database, its own included.",
+            "machine with the servers and PostgreSQL. Both servers pool their PostgreSQL "
+            "connections (`DATABASE_POOL_SIZE=4` per worker, see `bench/http.py`). Peak "
+            "connections count every connection to the benchmark's database, its own included.",
             "",
             *_table(
                 [
