@@ -9,9 +9,16 @@ refuses handshakes whose Origin is neither the server's own nor in ``CSRF_TRUSTE
 Each connection may hold ``SUBSCRIPTIONS_PER_CONNECTION`` operations at once; one more gets a
 "Subscription limit reached" error and the others go on. Any other path is refused at the
 handshake.
+
+A channel layer that fails (Redis down) does not end the connection: its subscriptions are
+told, report the interruption to the client and resume once the layer is back
+(opsapi.graphql.changes).
 """
 
+import asyncio
 import datetime
+import logging
+from collections.abc import Awaitable, Callable, Iterator
 
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
@@ -26,8 +33,33 @@ from opsapi.accounts.authentication import bearer_token
 from opsapi.accounts.services import user_for_token
 from opsapi.graphql.scoping import SubscriptionContext
 
+logger = logging.getLogger("opsapi.subscriptions")
+
 # How long a client may take between opening the socket and sending connection_init.
 CONNECTION_INIT_TIMEOUT = datetime.timedelta(seconds=10)
+
+# The key of the message a connection gives each of its listeners (strawberry's
+# listen_to_channel, used by every subscription) when the channel layer fails under it.
+LAYER_FAILED = "channel_layer_failed"
+
+
+def retry_delays(first: float = 0.5, longest: float = 5.0) -> Iterator[float]:
+    """Seconds to wait before each next try at a failing channel layer: doubling, capped at
+    ``longest`` so that live updates resume within seconds of the layer's return."""
+    delay = first
+    while True:
+        yield delay
+        delay = min(delay * 2, longest)
+
+
+async def with_one_retry(call: Callable[[], Awaitable]):
+    """``await call()``, tried once more at once if it fails: a connection that the Redis
+    client pooled before an outage fails its first use after it, and is then replaced."""
+    try:
+        return await call()
+    # Each layer fails in its own way (redis-py's ConnectionError, OSError, timeouts).
+    except Exception:
+        return await call()
 
 
 @database_sync_to_async
@@ -45,7 +77,37 @@ def connection_user(params: dict, scope: dict):
 
 
 class OpsGraphQLWSConsumer(GraphQLWSConsumer):
-    """strawberry's WebSocket consumer behind the project's authentication."""
+    """strawberry's WebSocket consumer behind the project's authentication, outliving an
+    outage of the channel layer."""
+
+    # channels' AsyncConsumer.__call__ sets `channel_receive` to the layer's receive for this
+    # connection's channel and dispatches what it returns for the life of the connection; an
+    # exception from it (Redis gone) would end the connection, and every subscription with it
+    # unannounced. Through this property the connection receives with _receive_from_layer.
+    @property
+    def channel_receive(self) -> Callable[[], Awaitable[dict]]:
+        return self._receive_from_layer
+
+    @channel_receive.setter
+    def channel_receive(self, receive: Callable[[], Awaitable[dict]]):
+        self._layer_receive = receive
+
+    async def _receive_from_layer(self) -> dict:
+        """The next message from the channel layer. While the layer fails, every listener is
+        told (a message marked LAYER_FAILED, of each type listened to) and receiving is tried
+        again with growing delays; the socket stays open."""
+        delays = None
+        while True:
+            try:
+                return await with_one_retry(self._layer_receive)
+            except Exception as error:  # see with_one_retry
+                if delays is None:
+                    logger.warning("Channel layer unavailable under a connection: %r", error)
+                    delays = retry_delays()
+            # Only subscriptions that have (re)joined their group listen, and they must know.
+            for message_type in list(self.listen_queues):
+                await self.dispatch({"type": message_type, LAYER_FAILED: True})
+            await asyncio.sleep(next(delays))
 
     async def get_context(self, request, response) -> SubscriptionContext:
         return SubscriptionContext(ws=request)

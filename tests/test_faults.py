@@ -182,8 +182,9 @@ def test_a_failed_creation_leaves_no_incident_and_takes_no_reference_number(
 INCIDENT_CHANGED = "subscription { incidentChanged { change incident { title } } }"
 
 
-def test_a_subscription_the_channel_layer_cannot_serve_ends_with_service_unavailable(officer):
-    """Redis down when a client subscribes: a clear, retryable error, not a generic one."""
+def test_a_subscription_the_channel_layer_cannot_serve_reports_service_unavailable(officer):
+    """Redis down when a client subscribes: a clear error, not a generic one (the subscription
+    goes on and resumes when Redis is back: tests/live/test_faults_live.py)."""
     layer = RedisChannelLayer(
         hosts=[{"address": f"redis://127.0.0.1:{closed_port()}/0", "socket_connect_timeout": 2}]
     )

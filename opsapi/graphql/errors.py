@@ -55,6 +55,11 @@ class ServiceUnavailable(GraphQLError):
         super().__init__(message, extensions={"code": SERVICE_UNAVAILABLE})
 
 
+class LiveUpdatesInterrupted(ServiceUnavailable):
+    """A subscription's events stopped because the channel layer failed; they resume by
+    themselves. It stands for a whole event, whichever of its fields it was met at."""
+
+
 def database_unavailable(error: BaseException | None) -> bool:
     """Whether ``error``, or an error it was raised from, is the database failing rather than
     the code: it cannot be reached, dropped the connection, or cancelled a statement (timeout,
@@ -130,9 +135,19 @@ def mask_result_errors(result) -> None:
         result.errors = [client_facing(error) for error in result.errors]
 
 
+def _interruption(result) -> GraphQLError | None:
+    """The error of a subscription event that reports an interruption of live updates, as
+    one error of the subscription's field; None for any other event."""
+    for error in result.errors or ():
+        if isinstance(error.original_error, LiveUpdatesInterrupted):
+            return GraphQLError(error.message, path=error.path[:1], extensions=error.extensions)
+    return None
+
+
 class ClientFacingErrors(SchemaExtension):
     """Every result's errors in their client-facing form: an HTTP response, and each message
-    of a subscription over WebSocket alike."""
+    of a subscription over WebSocket alike. A subscription event that reports an interruption
+    of live updates becomes that one error, for the subscription's field, and no data."""
 
     def on_operation(self):
         yield
@@ -140,5 +155,8 @@ class ClientFacingErrors(SchemaExtension):
             mask_result_errors(self.execution_context.result)
 
     def on_stream_result(self, result):
+        interruption = _interruption(result)
+        if interruption is not None:
+            result.data, result.errors = None, [interruption]
         mask_result_errors(result)
         yield

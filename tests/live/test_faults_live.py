@@ -2,18 +2,21 @@
 (the shared services themselves are never stopped), a statement stuck on a lock, and a server
 killed under load. Each ends with what a client saw and what the database holds."""
 
+import itertools
 import threading
+import time
 import urllib.error
 
 import pytest
+import redis
 from django.db import connection, transaction
-from websockets.exceptions import ConnectionClosed
 
 from coordination.models import Incident
 from opsapi.accounts.access import OPS_OFFICER
+from opsapi.graphql.changes import LIVE_UPDATES_UNAVAILABLE
 from opsapi.graphql.errors import DATABASE_UNAVAILABLE_MESSAGE
 from tests.audit.test_verify import verify
-from tests.factories import global_id, make_incident
+from tests.factories import global_id, make_incident, make_partner
 from tests.operations import CREATE_INCIDENT, ME, UPDATE_INCIDENT, token_for
 from tests.servers import (
     REDIS_URL,
@@ -23,6 +26,7 @@ from tests.servers import (
     database_address_of_tests,
     database_url_of_tests,
     require_redis,
+    unique_prefix,
 )
 from tests.wsclient import GraphQLWebSocket
 
@@ -172,36 +176,194 @@ def test_without_redis_mutations_and_queries_still_succeed(serve, officer):
     assert incident.history.count() == 2, "both changes on the record, their events dropped"
 
 
-def test_subscriptions_end_when_redis_goes_away_and_resume_when_it_returns(
-    serve, proxy_to, officer
-):
+# What a subscriber gets while Redis is away: a `next` message with the error (an `error`
+# message would end the subscription), for the subscription's field, and no data.
+INTERRUPTED = {
+    "data": None,
+    "errors": [
+        {
+            "message": LIVE_UPDATES_UNAVAILABLE,
+            "path": ["incidentChanged"],
+            "extensions": {"code": "SERVICE_UNAVAILABLE"},
+        }
+    ],
+}
+# Seconds within which live updates resume once Redis is back: the longest retry delay
+# (opsapi.subscriptions.retry_delays) and a margin.
+RESUMED_WITHIN = 15
+
+
+@pytest.fixture
+def redis_behind_a_proxy(serve, proxy_to):
+    """(server, proxy, prefix): a server whose channel layer reaches the local Redis through a
+    cuttable proxy, under a channel-layer prefix of the test's own."""
     require_redis()
     proxy = proxy_to(("127.0.0.1", 6379))
-    server = serve(redis_url=REDIS_URL.replace(":6379/", f":{proxy.port}/"))
+    prefix = unique_prefix()
+    server = serve(redis_url=REDIS_URL.replace(":6379/", f":{proxy.port}/"), redis_prefix=prefix)
+    return server, proxy, prefix
+
+
+CREATE_ACTION = """
+mutation ($input: CreateCoordinationActionInput!) {
+  createCoordinationAction(input: $input) { ... on CoordinationAction { status } }
+}"""
+
+
+def messages_within(ws, seconds: float) -> list[dict]:
+    """The messages ``ws`` receives until none comes for ``seconds``."""
+    messages = []
+    while True:
+        try:
+            messages.append(ws.receive(timeout=seconds))
+        except TimeoutError:
+            return messages
+
+
+def titles(messages: list[dict]) -> list[str]:
+    """The incident titles of incidentChanged events."""
+    assert all(m["type"] == "next" for m in messages), messages
+    return [m["payload"]["data"]["incidentChanged"]["incident"]["title"] for m in messages]
+
+
+def until_each_delivers(ws, subscriptions: set[str], change) -> tuple[list[dict], float]:
+    """Call ``change(n)`` for n = 0, 1, ... until each of the ``subscriptions`` has delivered
+    an event: (the events, seconds it took). The server resumes on its own schedule and tells
+    no one; every change made once it has must come."""
+    started = time.monotonic()
+    delivered = []
+    for n in itertools.count():
+        change(n)
+        delivered += messages_within(ws, 0.5)
+        if subscriptions <= {m["id"] for m in delivered}:
+            return delivered, time.monotonic() - started
+        assert time.monotonic() - started < RESUMED_WITHIN, f"not resumed: {delivered}"
+    raise AssertionError  # unreachable: count() is endless
+
+
+def test_a_subscription_reports_redis_going_away_and_resumes_when_it_returns(
+    redis_behind_a_proxy, officer
+):
+    server, proxy, _ = redis_behind_a_proxy
     token = token_for(officer)
+
+    def create(n):
+        server.graphql(CREATE_INCIDENT, new_incident(f"After {n}"), token=token)
+
     with GraphQLWebSocket(server.ws_url) as ws:
         assert ws.init(token)["type"] == "connection_ack"
         ws.subscribe("1", INCIDENT_CHANGED)
         assert ws.nothing_within(0.3)
         server.graphql(CREATE_INCIDENT, new_incident("Before"), token=token)
-        assert ws.receive()["payload"]["data"]["incidentChanged"]["incident"]["title"] == "Before"
+        assert titles(messages_within(ws, 1)) == ["Before"]
 
         proxy.cut()
-        # The server ends the connection: the client knows at once, no silent hang.
-        with pytest.raises(ConnectionClosed):
-            ws.receive(timeout=10)
-    created = server.graphql(CREATE_INCIDENT, new_incident("During"), token=token)
-    assert created["data"]["createIncident"]["reference"], "writes go on without Redis"
+        # The subscriber is told at once, once, and the subscription goes on.
+        assert ws.receive(timeout=5) == {"id": "1", "type": "next", "payload": INTERRUPTED}
+        created = server.graphql(CREATE_INCIDENT, new_incident("During"), token=token)
+        assert created["data"]["createIncident"]["reference"], "writes go on without Redis"
+        assert ws.nothing_within(2), "no event of the outage, no second error, no complete"
 
-    proxy.restore()
+        proxy.restore()
+        delivered, _ = until_each_delivers(ws, {"1"}, create)
+        assert all(title.startswith("After") for title in titles(delivered)), delivered
+        server.graphql(CREATE_INCIDENT, new_incident("Later"), token=token)
+        assert titles(messages_within(ws, 1)) == ["Later"], "one event per change, at once"
+        # The same connection still takes new subscriptions.
+        ws.subscribe("2", INCIDENT_CHANGED)
+        assert ws.nothing_within(0.3)
+        server.graphql(CREATE_INCIDENT, new_incident("Both"), token=token)
+        assert sorted(m["id"] for m in messages_within(ws, 1)) == ["1", "2"]
+    assert server.alive()
+
+
+def test_a_subscription_made_while_redis_is_away_reports_it_and_starts_when_it_returns(
+    redis_behind_a_proxy, officer
+):
+    server, proxy, _ = redis_behind_a_proxy
+    token = token_for(officer)
+    proxy.cut()
     with GraphQLWebSocket(server.ws_url) as ws:
         assert ws.init(token)["type"] == "connection_ack"
         ws.subscribe("1", INCIDENT_CHANGED)
-        # Joins Redis again over a connection pooled before the outage: no error either.
+        assert ws.receive(timeout=10) == {"id": "1", "type": "next", "payload": INTERRUPTED}
+        server.graphql(CREATE_INCIDENT, new_incident("During"), token=token)
+        assert ws.nothing_within(1)
+
+        proxy.restore()
+        delivered, _ = until_each_delivers(
+            ws,
+            {"1"},
+            lambda n: server.graphql(CREATE_INCIDENT, new_incident(f"After {n}"), token=token),
+        )
+        assert all(title.startswith("After") for title in titles(delivered)), delivered
+
+
+def test_a_subscription_made_just_after_redis_returns_is_not_told_of_the_past_outage(
+    redis_behind_a_proxy, officer
+):
+    """The server's connections to Redis from before the outage are dead; the first use of
+    one fails, and must not pass for the outage."""
+    server, proxy, _ = redis_behind_a_proxy
+    token = token_for(officer)
+    with GraphQLWebSocket(server.ws_url) as ws:
+        assert ws.init(token)["type"] == "connection_ack"
+        ws.subscribe("1", INCIDENT_CHANGED)
         assert ws.nothing_within(0.3)
-        server.graphql(CREATE_INCIDENT, new_incident("After"), token=token)
-        assert ws.receive()["payload"]["data"]["incidentChanged"]["incident"]["title"] == "After"
-    assert server.alive()
+        proxy.cut()
+        assert ws.receive(timeout=5) == {"id": "1", "type": "next", "payload": INTERRUPTED}
+        server.graphql(CREATE_INCIDENT, new_incident("During"), token=token)
+
+        proxy.restore()
+        with GraphQLWebSocket(server.ws_url) as fresh:
+            assert fresh.init(token)["type"] == "connection_ack"
+            fresh.subscribe("1", INCIDENT_CHANGED)
+            assert fresh.nothing_within(1)
+            server.graphql(CREATE_INCIDENT, new_incident("After"), token=token)
+            assert titles(messages_within(fresh, 1)) == ["After"]
+
+
+def test_subscriptions_join_again_after_redis_lost_its_data(redis_behind_a_proxy, officer):
+    """Redis restarted empty: the groups the subscriptions had joined are gone with it. Each
+    subscription of a connection is told, whatever it selected, and each resumes."""
+    server, proxy, prefix = redis_behind_a_proxy
+    token = token_for(officer)
+    partner = make_partner(officer, name="Gulf Coast Fusion Center")
+    incident = make_incident(officer)
+
+    def change(n):
+        server.graphql(CREATE_INCIDENT, new_incident(f"After {n}"), token=token)
+        action = {
+            "incident": global_id(incident),
+            "partner": global_id(partner),
+            "kind": "NOTIFICATION",
+            "instructions": f"Stand by ({n})",
+        }
+        body = server.graphql(CREATE_ACTION, {"input": action}, token=token)
+        assert body["data"]["createCoordinationAction"] == {"status": "PENDING"}, body
+
+    with GraphQLWebSocket(server.ws_url) as ws:
+        assert ws.init(token)["type"] == "connection_ack"
+        ws.subscribe("incidents", INCIDENT_CHANGED)
+        ws.subscribe("actions", "subscription { coordinationActionChanged { change } }")
+        assert ws.nothing_within(0.3)
+
+        proxy.cut()
+        told = sorted((ws.receive(timeout=5) for _ in "ab"), key=lambda m: m["id"])
+        assert [(m["id"], m["type"]) for m in told] == [("actions", "next"), ("incidents", "next")]
+        assert [m["payload"]["errors"][0]["path"] for m in told] == [
+            ["coordinationActionChanged"],
+            ["incidentChanged"],
+        ]
+        assert all(m["payload"]["data"] is None for m in told)
+        with redis.Redis.from_url(REDIS_URL) as client:
+            keys = list(client.scan_iter(match=f"{prefix}*"))
+            assert keys, "the groups were in Redis"
+            client.delete(*keys)
+
+        proxy.restore()
+        _, seconds = until_each_delivers(ws, {"incidents", "actions"}, change)
+        assert seconds < RESUMED_WITHIN
 
 
 # --- a server killed under load -----------------------------------------------------------
