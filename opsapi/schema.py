@@ -15,6 +15,7 @@ from opsapi.audit.graphql.types import history_entry_type
 from opsapi.audit.trail import trails
 from opsapi.graphql.compiled import CompiledReads
 from opsapi.graphql.errors import ClientFacingErrors
+from opsapi.graphql.introspection import IntrospectionPolicy
 from opsapi.graphql.limits import QueryCost, limit_extensions
 from opsapi.graphql.pages import PageSizes
 from partners.graphql.mutations import PartnersMutation
@@ -50,6 +51,7 @@ schema = strawberry.Schema(
     types=[history_entry_type(t.model) for t in trails()],
     extensions=[
         ClientFacingErrors,
+        IntrospectionPolicy,
         *limit_extensions(),
         PageSizes,
         QueryCost,  # after PageSizes, which fills in the default page sizes

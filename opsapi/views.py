@@ -3,7 +3,6 @@ rules), the page a locked-out login sees, and the health check."""
 
 import json
 import logging
-import re
 
 from cross_web import HTTPException
 from django.conf import settings
@@ -15,15 +14,13 @@ from django.utils.html import escape
 from django.utils.http import parse_header_parameters
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
-from graphql import GraphQLError, NoSchemaIntrospectionCustomRule, parse, validate
 from strawberry.django.views import GraphQLView
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import InvalidOperationTypeError
-from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from opsapi.accounts.authentication import authenticate_request
-from opsapi.graphql.errors import GRAPHQL_VALIDATION_FAILED, INTERNAL_SERVER_ERROR, error_response
+from opsapi.graphql.errors import INTERNAL_SERVER_ERROR, error_response
 from opsapi.ratelimit import user_retry_after
 
 logger = logging.getLogger("opsapi.views")
@@ -58,8 +55,6 @@ _ACCEPTABLE = {
     "application/*": JSON,
     "*/*": JSON,
 }
-
-_SUGGESTION = re.compile(r"\s*Did you mean .*\?\s*$", re.DOTALL)
 
 
 def response_media_type(request) -> str | None:
@@ -96,12 +91,6 @@ def is_request_error(result) -> bool:
         and bool(result.errors)
         and all(error.path is None for error in result.errors)
     )
-
-
-def without_suggestions(message: str) -> str:
-    """``message`` without graphql-core's "Did you mean ...?" hint, which would spell out
-    the schema's field, argument and enum names to someone probing it."""
-    return _SUGGESTION.sub("", message)
 
 
 class OpsGraphQLView(GraphQLView):
@@ -201,9 +190,6 @@ class OpsGraphQLView(GraphQLView):
     # --- running it ------------------------------------------------------------------------
 
     def execute_single(self, **kwargs):
-        refused = self.refuse_introspection(kwargs["request_data"].query)
-        if refused is not None:
-            return refused
         try:
             return super().execute_single(**kwargs)
         except HTTPException as error:
@@ -218,29 +204,10 @@ class OpsGraphQLView(GraphQLView):
                 raise refusal from error
             raise
 
-    def refuse_introspection(self, query) -> ExecutionResult | None:
-        """A request error if introspection is switched off (``GRAPHQL_INTROSPECTION``) and the
-        document asks for ``__schema`` or ``__type``; None to go on."""
-        if settings.GRAPHQL_INTROSPECTION or not isinstance(query, str):
-            return None
-        try:
-            document = parse(query, max_tokens=settings.GRAPHQL_MAX_TOKENS)
-        except GraphQLError:
-            return None  # strawberry reports the syntax error (or the token limit) itself
-        errors = validate(self.schema._schema, document, [NoSchemaIntrospectionCustomRule])
-        if not errors:
-            return None
-        for error in errors:
-            error.extensions = {"code": GRAPHQL_VALIDATION_FAILED}
-        return ExecutionResult(data=None, errors=errors)
-
     # --- answering -------------------------------------------------------------------------
 
     def process_result(self, request, result):
         body = super().process_result(request, result)
-        if not settings.DEBUG:
-            for error in body.get("errors") or ():
-                error["message"] = without_suggestions(error["message"])
         if self.media_type == GRAPHQL_RESPONSE_JSON and is_request_error(result):
             del body["data"]
         return body

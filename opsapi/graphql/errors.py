@@ -6,10 +6,16 @@ fields, bad argument values: shown as they are, with an ``extensions.code``) and
 outages, whose details are logged with the request id and replaced by a generic message.
 An outage of the database or of the live-update channel layer is told as such, with the code
 ``SERVICE_UNAVAILABLE``, so that clients know to retry rather than report a bug.
+
+Unless DEBUG is on, messages lose graphql-core's "Did you mean ...?" hints, which would spell
+out the schema's field, argument and enum names to someone probing it. This extension runs for
+every operation, over HTTP and WebSocket alike.
 """
 
 import logging
+import re
 
+from django.conf import settings
 from django.db.utils import DataError, InterfaceError, OperationalError
 from django.http import JsonResponse
 from graphql import GraphQLError
@@ -27,6 +33,8 @@ UNUSABLE_TEXT_MESSAGE = (
     "An argument holds text the database cannot take: NUL or lone surrogate characters."
 )
 DATABASE_UNAVAILABLE_MESSAGE = "The database is unavailable; try again shortly."
+
+_SUGGESTION = re.compile(r"\s*Did you mean .*\?\s*$", re.DOTALL)
 
 
 def error_response(message: str, code: str, status: int, **extensions) -> JsonResponse:
@@ -129,10 +137,19 @@ def _bad_argument(error: GraphQLError, message: str) -> GraphQLError:
     return GraphQLError(message, nodes=error.nodes, path=error.path, extensions=extensions)
 
 
+def without_suggestions(message: str) -> str:
+    """``message`` without graphql-core's "Did you mean ...?" hint."""
+    return _SUGGESTION.sub("", message)
+
+
 def mask_result_errors(result) -> None:
     """Replace the errors of an execution result by their client-facing form, in place."""
-    if result.errors:
-        result.errors = [client_facing(error) for error in result.errors]
+    if not result.errors:
+        return
+    result.errors = [client_facing(error) for error in result.errors]
+    if not settings.DEBUG:
+        for error in result.errors:
+            error.message = without_suggestions(error.message)
 
 
 def _interruption(result) -> GraphQLError | None:
