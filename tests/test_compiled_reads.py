@@ -278,6 +278,7 @@ def test_the_watch_floor_compiles_page_after_page_with_variables(callers, settin
             None,
         ),
         ('query { node(id: "SW5jaWRlbnQ6MQ==") { id } }', None),
+        ("query { __schema { queryType { name } } incidents(first: 1) { totalCount } }", None),
     ],
 )
 def test_what_is_not_compiled_is_executed_normally(callers, settings, caplog, query, variables):

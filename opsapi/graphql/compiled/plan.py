@@ -265,8 +265,10 @@ class Planner:
             if name == "__typename":
                 planned.append(Value(key, query_type.name))
                 continue
-            definition = query_type.fields[name]
-            if not _plain_connection(definition.extensions.get(STRAWBERRY_FIELD)):
+            definition = query_type.fields.get(name)  # None: __schema, __type
+            if definition is None or not _plain_connection(
+                definition.extensions.get(STRAWBERRY_FIELD)
+            ):
                 raise Unsupported(f"root field {name}")
             planned.append(self.connection(key, nodes, definition, relation=None))
         return Operation(planned)
