@@ -138,10 +138,28 @@ def _share(value: float | None) -> str:
     return "unknown" if value is None else f"{value:.0%}"
 
 
+def machine_table(m, busy: tuple, not_quiet: str) -> list[str]:
+    """The machine a run ran on, and how busy its CPUs were with other work."""
+    busy_before, busy_after = busy
+    quiet = all(b is not None and b < QUIET_BELOW for b in busy)
+    return _table(
+        ["CPU", "Cores", "RAM", "Python", "Database", "Other work on the machine"],
+        [
+            [
+                m.cpu,
+                str(m.cores),
+                f"{m.memory_gb:.0f} GB",
+                m.python,
+                m.database,
+                f"{_share(busy_before)} of the CPUs busy before, {_share(busy_after)} after: "
+                + ("quiet" if quiet else not_quiet),
+            ]
+        ],
+    )
+
+
 def markdown(results: Results) -> str:
     m = results.machine
-    busy_before, busy_after = results.busy
-    quiet = all(b is not None and b < QUIET_BELOW for b in results.busy)
     lines = [
         "# Benchmark results",
         "",
@@ -150,20 +168,7 @@ def markdown(results: Results) -> str:
         "",
         "## Machine",
         "",
-        *_table(
-            ["CPU", "Cores", "RAM", "Python", "Database", "Other work on the machine"],
-            [
-                [
-                    m.cpu,
-                    str(m.cores),
-                    f"{m.memory_gb:.0f} GB",
-                    m.python,
-                    m.database,
-                    f"{_share(busy_before)} of the CPUs busy before, {_share(busy_after)} after: "
-                    + ("quiet" if quiet else "**not quiet** — treat absolute times with care"),
-                ]
-            ],
-        ),
+        *machine_table(m, results.busy, "**not quiet** — treat absolute times with care"),
         "",
         f"Data: {results.census} ({results.data_note}).",
         "",

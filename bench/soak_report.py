@@ -3,7 +3,7 @@ of :mod:`bench.report`, which keeps the section when ``make bench`` rewrites the
 
 from collections import Counter
 
-from bench.report import QUIET_BELOW, SOAK_END, SOAK_START, _share, _table
+from bench.report import SOAK_END, SOAK_START, _table, machine_table
 from bench.soak_traffic import EXPECTED_REFUSALS
 
 MB = 2**20
@@ -142,8 +142,6 @@ def _memory(result) -> list[str]:
 def markdown(result) -> str:
     """The soak section, markers included."""
     m = result.machine
-    busy_before, busy_after = result.busy
-    quiet = all(b is not None and b < QUIET_BELOW for b in result.busy)
     roles = ", ".join(f"{n} {role} threads" for role, n in result.roles.items() if n)
     rec = result.reconciliation
     lines = [
@@ -160,20 +158,7 @@ def markdown(result) -> str:
         + ("Redis for events and counters" if result.redis else "no Redis")
         + f'. Run tag `{result.tag}`. See docs/benchmark.md, "Soak".',
         "",
-        *_table(
-            ["CPU", "Cores", "RAM", "Python", "Database", "Other work on the machine"],
-            [
-                [
-                    m.cpu,
-                    str(m.cores),
-                    f"{m.memory_gb:.0f} GB",
-                    m.python,
-                    m.database,
-                    f"{_share(busy_before)} of the CPUs busy before, {_share(busy_after)} after: "
-                    + ("quiet" if quiet else "**not quiet**"),
-                ]
-            ],
-        ),
+        *machine_table(m, result.busy, "**not quiet**"),
         "",
         "### Requests",
         "",
