@@ -199,7 +199,8 @@ def load(entries, *, prepare=lambda queryset: queryset) -> list:
         wanted.setdefault(trail, []).append(history_id)
     found = {}
     for trail, ids in wanted.items():
-        queryset = prepare(trail.records.objects.filter(history_id__in=ids))
+        # Unordered: the records come back in the order of ``entries`` below.
+        queryset = prepare(trail.records.objects.filter(history_id__in=ids).order_by())
         for record in queryset:
             found[trail, record.history_id] = record
     return [found[key] for key in entries if key in found]

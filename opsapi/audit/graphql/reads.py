@@ -9,11 +9,12 @@ Auditors read them through ``auditReads``.
 import json
 import logging
 import math
+from contextlib import nullcontext
 
 import strawberry
 import strawberry_django
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from graphql import (
     TypeInfo,
@@ -125,8 +126,9 @@ class RecordAuditReads(SchemaExtension):
         )
         for operation, target, arguments in reads:
             try:
-                # In a savepoint: a failure here must not break a transaction around the request.
-                with transaction.atomic():
+                # In a savepoint when inside a transaction: a failure here must not break the
+                # transaction around the request. Outside one the INSERT is atomic by itself.
+                with transaction.atomic() if connection.in_atomic_block else nullcontext():
                     AuditAccess.record(
                         user=user,
                         operation=operation,

@@ -12,11 +12,13 @@ from django.conf import settings
 from django.db.models import Prefetch
 from django.utils import timezone
 from strawberry import Info, relay
+from strawberry.types.nodes import SelectedField
 
 from opsapi.accounts.access import roles_of, rows_visible_to
 from opsapi.audit import trail
 from opsapi.audit.graphql.reads import AuditRead
 from opsapi.audit.graphql.types import HistoryAction, HistoryEntry
+from opsapi.audit.recording import read_recorded_links
 from opsapi.graphql.connection import DjangoListConnection, connection
 from opsapi.graphql.errors import BadInput
 from opsapi.graphql.scoping import current_user
@@ -125,12 +127,30 @@ def _partly_visible(user, selected) -> dict:
     return {name: rows for name, rows in visible.items() if rows.query.where}
 
 
-def _with_live_objects(user):
+def _selects(selections, path: list[str]) -> bool:
+    """Whether ``selections`` (strawberry's, fragments included) select the field ``path``."""
+    for selection in selections:
+        if not isinstance(selection, SelectedField):
+            if _selects(selection.selections, path):
+                return True
+        elif selection.name == path[0] and (
+            len(path) == 1 or _selects(selection.selections, path[1:])
+        ):
+            return True
+    return False
+
+
+def _live_objects(user, model) -> Prefetch:
+    """The prefetch of the records' live objects, within what ``user`` may see."""
+    return Prefetch("history_relation", queryset=rows_visible_to(model, user))
+
+
+def _with_live_objects(user, selected: bool):
     def prepare(queryset):
-        model = queryset.model.instance_type
-        return queryset.select_related("history_user").prefetch_related(
-            Prefetch("history_relation", queryset=rows_visible_to(model, user))
-        )
+        queryset = queryset.select_related("history_user")
+        if not selected:  # one query per table on the page, for a field not asked for
+            return queryset
+        return queryset.prefetch_related(_live_objects(user, queryset.model.instance_type))
 
     return prepare
 
@@ -164,7 +184,8 @@ class AuditQuery:
             return AuditLogConnection(edges=[], page_info=empty, trail_filter=None)
         flt.only_objects = _partly_visible(user, flt.selected_trails())
         entries = trail.page(flt, after=position, limit=limit + 1)
-        records = trail.load(entries[:limit], prepare=_with_live_objects(user))
+        wants_objects = _selects(info.selected_fields[0].selections, ["edges", "node", "object"])
+        records = trail.load(entries[:limit], prepare=_with_live_objects(user, wants_objects))
         edges = [AuditLogEdge(cursor=trail.position_of(r).encode(), node=r) for r in records]
         page_info = relay.PageInfo(
             has_next_page=len(entries) > limit,
@@ -192,17 +213,19 @@ class AuditQuery:
         hidden = _partly_visible(user, [kind])
         if hidden and not hidden[kind.name].filter(pk=pk).exists():
             return None
-        record = (
+        records = (
             kind.records.objects.filter(id=pk, history_date__lte=at)
             .order_by("-history_date", "-history_id")
             .select_related("history_user")
-            .prefetch_related(
-                Prefetch("history_relation", queryset=rows_visible_to(kind.model, user))
-            )
-            .first()
         )
+        selections = info.selected_fields[0].selections
+        if _selects(selections, ["object"]):
+            records = records.prefetch_related(_live_objects(user, kind.model))
+        record = records.first()
         if record is None or record.history_type == "-":
             return None
+        if _selects(selections, ["snapshot"]):
+            read_recorded_links([record])
         return record
 
     audit_reads: DjangoListConnection[AuditRead] = connection(
