@@ -190,11 +190,16 @@ class TrackedHistoricalRecords(HistoricalRecords):
 
     def get_meta_options(self, model):
         # The trail is read newest first, globally (the audit log, exports: by date) and per
-        # object (a `history` connection, verification): index both orders.
+        # object (a `history` connection, verification): index both orders. Each object's
+        # chain follows history_id (opsapi.audit.checkpoints.chain_order): its head, read for
+        # every record written, is one index entry away however long the object's history
+        # (this index stands in for simple-history's own on the object id, see
+        # tracked_history).
         meta = super().get_meta_options(model)
         meta["indexes"] = [
             models.Index(fields=["history_date", "history_id"]),
             models.Index(fields=["history_relation", "history_date", "history_id"]),
+            models.Index(fields=[model._meta.pk.attname, "history_id"]),
         ]
         return meta
 
@@ -300,6 +305,8 @@ def tracked_history(*, m2m_fields=(), **options):
         history_id_field=models.BigAutoField(primary_key=True),
         related_name=HISTORY_RELATED_NAME,
         m2m_fields=list(m2m_fields),
+        # The object id is indexed with history_id instead (get_meta_options).
+        no_db_index=["id"],
         **options,
     )
 
