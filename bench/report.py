@@ -7,7 +7,7 @@ markers below; rewriting the file keeps it.
 import dataclasses
 from pathlib import Path
 
-from bench.http import CONCURRENCY, HttpResult
+from bench.http import CONCURRENCY, POOL_SIZE, HttpResult
 from bench.machine import Machine
 from bench.profiling import Profile
 from bench.reads import SIZES, ReadResult
@@ -221,7 +221,7 @@ def markdown(results: Results) -> str:
             f"Watch floor N=100, {results.http_seconds:g} s of load per endpoint in alternating "
             "slices; the load generator is a separate process (`bench/load.py`) sharing the "
             "machine with the servers and PostgreSQL. Both servers pool their PostgreSQL "
-            "connections (`DATABASE_POOL_SIZE=4` per worker, see `bench/http.py`). Peak "
+            f"connections (`DATABASE_POOL_SIZE={POOL_SIZE}` per worker, see `bench/http.py`). Peak "
             "connections count every connection to the benchmark's database, its own included.",
             "",
             *_table(

@@ -1,5 +1,6 @@
 """Fixtures shared by the whole suite: people, API clients and reference data."""
 
+import asyncio
 import datetime
 import os
 import secrets
@@ -9,6 +10,8 @@ from unittest import mock
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 
 import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
@@ -19,6 +22,7 @@ from django.test import Client
 from opsapi.accounts.access import AUDITOR, OPS_OFFICER, PARTNER_USER
 from opsapi.accounts.models import PartnerMembership
 from opsapi.audit.tracking import save_with_history
+from opsapi.events import group_of
 from tests.graphql import GraphQLClient
 
 
@@ -125,3 +129,28 @@ def gql(officer):
 def anonymous_gql(db):
     """GraphQL client with no credentials at all."""
     return GraphQLClient(Client())
+
+
+@pytest.fixture
+def change_events():
+    """``listen(*models)``: a channel in the change groups of ``models`` on the (in-memory)
+    channel layer; it returns ``received()``, the events published to it so far."""
+    layer = get_channel_layer()
+
+    def listen(*models):
+        channel = async_to_sync(layer.new_channel)()
+        for model in models:
+            async_to_sync(layer.group_add)(group_of(model), channel)
+
+        async def take_all():
+            messages = []
+            while True:
+                try:
+                    messages.append(await asyncio.wait_for(layer.receive(channel), 0.2))
+                except TimeoutError:
+                    return messages
+
+        return async_to_sync(take_all)
+
+    yield listen
+    async_to_sync(layer.flush)()

@@ -17,13 +17,13 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from django.db import connection
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.processes import ROOT
+
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 STARTUP_TIMEOUT = 30
 

@@ -6,8 +6,6 @@ import io
 import os
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -17,8 +15,7 @@ from django.db import connection
 from coordination import services
 from coordination.models import Incident
 from tests.factories import make_action, make_incident, make_partner
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.processes import run_python
 
 pytestmark = [
     pytest.mark.postgres,
@@ -69,14 +66,7 @@ def verify_audit(database: str, chain_key: str) -> subprocess.CompletedProcess:
         "AUDIT_CHAIN_KEY": chain_key,
         "SECRET_KEY": settings.SECRET_KEY,
     }
-    return subprocess.run(
-        [sys.executable, "manage.py", "verify_audit"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_python("manage.py", "verify_audit", env=env, timeout=300)
 
 
 @pytest.fixture

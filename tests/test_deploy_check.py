@@ -3,12 +3,10 @@ and each piece of that environment is needed: leave one out and the check fails.
 
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.processes import ROOT, run_python
 
 # The environment docs/production.md documents (with throwaway secrets).
 PRODUCTION = {
@@ -28,14 +26,7 @@ INHERITED = {"DEBUG", "HSTS_SECONDS", *PRODUCTION}
 def deploy_check(environment: dict) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in INHERITED}
     env.update(environment)
-    return subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_python("manage.py", "check", "--deploy", "--fail-level", "WARNING", env=env)
 
 
 def test_the_documented_production_environment_passes_the_deploy_check():
@@ -91,14 +82,7 @@ print(client.get("/healthz").status_code in (200, 503))
 """
     env = {k: v for k, v in os.environ.items() if k not in INHERITED}
     env.update({**PRODUCTION, "DJANGO_SETTINGS_MODULE": "opsapi.settings"})
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_python("-c", script, env=env)
     assert result.returncode == 0, result.stderr
     plain, secure, health_not_redirected = result.stdout.splitlines()[-3:]
     assert plain == "301 https://ops.example.gov/login/"

@@ -3,8 +3,6 @@
 import asyncio
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
 
 from coordination import services
@@ -18,26 +16,9 @@ class Interrupted(Exception):
 
 
 @pytest.fixture
-def listener():
-    """A channel in the change groups of incidents and actions (in-memory layer)."""
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    for model in (Incident, CoordinationAction):
-        async_to_sync(layer.group_add)(group_of(model), channel)
-
-    async def take_all():
-        messages = []
-        while True:
-            try:
-                messages.append(await asyncio.wait_for(layer.receive(channel), 0.2))
-            except TimeoutError:
-                return messages
-
-    def received() -> list[dict]:
-        return async_to_sync(take_all)()
-
-    yield received
-    async_to_sync(layer.flush)()
+def listener(change_events):
+    """The events published to the change groups of incidents and actions."""
+    return change_events(Incident, CoordinationAction)
 
 
 def test_a_committed_change_is_published_with_its_changed_fields(

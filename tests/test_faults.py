@@ -2,12 +2,10 @@
 a mutation, a channel layer that cannot be reached. Server-process faults (a proxy cut, a
 killed server) are in tests/live/test_faults_live.py."""
 
-import asyncio
 from contextlib import contextmanager
 
 import pytest
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from channels_redis.core import RedisChannelLayer
 from django.db import connection
 from django.test import Client
@@ -16,7 +14,6 @@ from strawberry.channels.handlers.base import ChannelsConsumer
 
 from coordination.models import Incident
 from opsapi.accounts.services import issue_token
-from opsapi.events import group_of
 from opsapi.graphql.changes import LIVE_UPDATES_UNAVAILABLE
 from opsapi.graphql.errors import DATABASE_UNAVAILABLE_MESSAGE
 from opsapi.graphql.scoping import SubscriptionContext
@@ -110,22 +107,9 @@ def poisoned_history():
 
 
 @pytest.fixture
-def published():
+def published(change_events):
     """The incident change events published on the (in-memory) channel layer, so far."""
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(group_of(Incident), channel)
-
-    async def take_all():
-        messages = []
-        while True:
-            try:
-                messages.append(await asyncio.wait_for(layer.receive(channel), 0.2))
-            except TimeoutError:
-                return messages
-
-    yield async_to_sync(take_all)
-    async_to_sync(layer.flush)()
+    return change_events(Incident)
 
 
 def test_a_failure_after_the_save_leaves_no_change_no_history_and_no_event(

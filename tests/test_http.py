@@ -2,18 +2,15 @@
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.test import Client
 
 from opsapi.accounts.services import issue_token, revoke_token
 from tests.graphql import GraphQLClient
+from tests.processes import run_python
 
 ME = "{ me { username displayName } }"
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_anonymous_requests_get_a_clear_authentication_error_and_no_data(anonymous_gql):
@@ -156,14 +153,7 @@ def test_healthz_answers_503_when_the_database_is_unreachable(tmp_path):
         "print(r.status_code, r.content.decode())"
     )
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "opsapi.settings"}
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_python("-c", script, env=env, timeout=60)
     status, body = result.stdout.strip().split(" ", 1)
     assert status == "503", result.stderr
     assert json.loads(body) == {"status": "unavailable", "database": "unavailable"}

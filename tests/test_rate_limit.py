@@ -5,11 +5,8 @@ import json
 import logging
 import os
 import socket
-import subprocess
-import sys
 import threading
 import uuid
-from pathlib import Path
 
 import pytest
 import redis
@@ -22,6 +19,7 @@ from opsapi import ratelimit
 from opsapi.accounts.services import issue_token
 from opsapi.ratelimit import Rate, parse_rate, retry_after
 from tests.graphql import GraphQLClient
+from tests.processes import run_python
 from tests.servers import REDIS_URL, require_redis
 
 ME = "{ me { username } }"
@@ -29,7 +27,6 @@ CREATE_INCIDENT = (
     'mutation { createIncident(input: {title: "One too many", category: CYBER, severity: LOW}) '
     "{ __typename } }"
 )
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
@@ -192,14 +189,7 @@ def test_with_redis_every_process_counts_against_one_budget(redis_cache, officer
         "REDIS_URL": REDIS_URL,
         "CACHE_KEY_PREFIX": redis_cache,
     }
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_python("-c", script, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
     other_process = json.loads(result.stdout.strip().splitlines()[-1])
     assert other_process[:2] == [None, None]

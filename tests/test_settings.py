@@ -1,27 +1,17 @@
 """Production is the default: DEBUG off, and no start without a real SECRET_KEY."""
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.processes import run_python
 
 
 def run_check(*options, **env_overrides):
     unset = {"SECRET_KEY", "DEBUG", "AUDIT_CHAIN_KEY"}
     env = {k: v for k, v in os.environ.items() if k not in unset}
     env.update(env_overrides)
-    return subprocess.run(
-        [sys.executable, "manage.py", "check", *options],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_python("manage.py", "check", *options, env=env)
 
 
 @pytest.mark.parametrize(

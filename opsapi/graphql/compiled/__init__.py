@@ -29,7 +29,7 @@ from graphql.execution.values import get_variable_values
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
-from opsapi.graphql.compiled.plan import Operation, Planner, Unsupported
+from opsapi.graphql.compiled.plan import Operation, Planner, Unsupported, Value
 from opsapi.graphql.compiled.run import Reader
 
 logger = logging.getLogger("opsapi.graphql")
@@ -63,7 +63,7 @@ def compiled_data(plan: Operation, context) -> dict | None:
     data = {}
     try:
         for field in plan.fields:
-            data[field.key] = field.value if hasattr(field, "value") else reader.root(field)
+            data[field.key] = field.value if isinstance(field, Value) else reader.root(field)
     except Unsupported as reason:
         logger.debug("Compiled read handed over to execution: %s", reason)
         return None

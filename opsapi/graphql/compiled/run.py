@@ -86,11 +86,11 @@ def _column(field: Column):
     return get
 
 
-def _lookup(field, found: dict, default=None):
-    column, nullable = field.column, getattr(field, "nullable", True)
+def _lookup(field: ToOne, found: dict):
+    column, nullable = field.column, field.nullable
 
     def get(row):
-        value = found.get(row[column], default)
+        value = found.get(row[column])
         if value is None and not nullable:
             raise Unsupported(f"no visible row for {field.key}")
         return value
