@@ -246,6 +246,18 @@ GRAPHQL_MAX_DEPTH = env.int("GRAPHQL_MAX_DEPTH", default=15)
 GRAPHQL_MAX_ALIASES = env.int("GRAPHQL_MAX_ALIASES", default=30)
 GRAPHQL_MAX_TOKENS = env.int("GRAPHQL_MAX_TOKENS", default=3000)
 GRAPHQL_MAX_QUERY_COST = env.int("GRAPHQL_MAX_QUERY_COST", default=25_000)
+# List arguments: IDs one `nodes(ids:)` may name, and items any other list argument (filters'
+# `inList`, orderings, input lists) may hold. Both count toward the cost as well.
+GRAPHQL_MAX_NODE_IDS = env.int("GRAPHQL_MAX_NODE_IDS", default=100)
+GRAPHQL_MAX_LIST_ITEMS = env.int("GRAPHQL_MAX_LIST_ITEMS", default=1000)
+# Seconds one query or mutation may run, over any transport, before it is stopped and answered
+# DEADLINE_EXCEEDED (opsapi.graphql.deadline); a running SQL statement is cancelled.
+GRAPHQL_DEADLINE_SECONDS = env.float("GRAPHQL_DEADLINE_SECONDS", default=10.0)
+# Trusted documents (persisted operations, opsapi.graphql.trusted): manifests loaded at start
+# (paths, comma-separated), and who may send only those: "" (anyone may send any document),
+# "all", or role names (e.g. "partner_user").
+GRAPHQL_TRUSTED_DOCUMENTS = env.list("GRAPHQL_TRUSTED_DOCUMENTS", default=[])
+GRAPHQL_TRUSTED_DOCUMENTS_ONLY = env.list("GRAPHQL_TRUSTED_DOCUMENTS_ONLY", default=[])
 # List queries made only of model fields and relations are answered straight from SQL rows
 # (opsapi.graphql.compiled); 0 executes every query field by field.
 GRAPHQL_COMPILED_READS = env.bool("GRAPHQL_COMPILED_READS", default=True)
@@ -254,6 +266,9 @@ GRAPHQL_COMPILED_READS = env.bool("GRAPHQL_COMPILED_READS", default=True)
 # Requests per user per window on /graphql/ ("600/m"; units s, m, h, d; empty: no limit);
 # over it, 429 RATE_LIMITED with Retry-After.
 GRAPHQL_RATE_LIMIT = env.str("GRAPHQL_RATE_LIMIT", default="600/m")
+# Failed authentications (a bad API token, over HTTP or WebSocket) per client address per
+# window; past it, that address's token attempts are refused with 429 before any lookup.
+AUTH_FAILURE_RATE_LIMIT = env.str("AUTH_FAILURE_RATE_LIMIT", default="30/m")
 # Introspection (and so GraphiQL's schema explorer) for authenticated callers; off refuses
 # __schema/__type queries. "Did you mean ...?" suggestions are shown only when DEBUG is on.
 GRAPHQL_INTROSPECTION = env.bool("GRAPHQL_INTROSPECTION", default=True)
