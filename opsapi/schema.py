@@ -18,6 +18,7 @@ from opsapi.graphql.errors import ClientFacingErrors
 from opsapi.graphql.introspection import IntrospectionPolicy
 from opsapi.graphql.limits import QueryCost, limit_extensions
 from opsapi.graphql.pages import PageSizes
+from opsapi.graphql.trusted import TrustedDocuments
 from partners.graphql.mutations import PartnersMutation
 from partners.graphql.schema import PartnersQuery
 
@@ -51,6 +52,7 @@ schema = strawberry.Schema(
     types=[history_entry_type(t.model) for t in trails()],
     extensions=[
         ClientFacingErrors,
+        TrustedDocuments,  # before any other parse or validation: a trusted document skips both
         IntrospectionPolicy,
         *limit_extensions(),
         PageSizes,
