@@ -14,6 +14,18 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
+# The Node clients the tests drive (clients/: graphql-ws, relay-compiler, Apollo's manifest
+# generator), at the versions of clients/package-lock.json. Without npm the Node client tests
+# are skipped with the reason shown (CI sets REQUIRE_NODE=1, and they fail instead).
+CLIENTS_STAMP := clients/node_modules/.installed
+
+$(CLIENTS_STAMP): clients/package.json clients/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		cd clients && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
+	else \
+		echo "npm is not installed: the Node client tests (tests/clients/) will be skipped."; \
+	fi
+
 # A development secret key, generated once per checkout and never committed.
 .dev-secret-key:
 	$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
@@ -30,7 +42,7 @@ run: migrate
 	$(DEV_ENV) $(BIN)/uvicorn opsapi.asgi:application --host $(HOST) --port $(PORT) --lifespan off
 
 # The suite runs with production settings, which need a secret key: a throwaway one unless set.
-test: $(STAMP)
+test: $(STAMP) $(CLIENTS_STAMP)
 	SECRET_KEY=$${SECRET_KEY:-$$($(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))")} \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -53,4 +65,4 @@ schema: $(STAMP)
 		$(BIN)/python manage.py export_schema opsapi.schema --path schema.graphql
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache clients/node_modules
