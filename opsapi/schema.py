@@ -16,7 +16,7 @@ from opsapi.audit.trail import trails
 from opsapi.graphql.compiled import CompiledReads
 from opsapi.graphql.errors import ClientFacingErrors
 from opsapi.graphql.introspection import IntrospectionPolicy
-from opsapi.graphql.limits import QueryCost, limit_extensions
+from opsapi.graphql.limits import limit_extensions
 from opsapi.graphql.pages import PageSizes
 from opsapi.graphql.trusted import TrustedDocuments
 from partners.graphql.mutations import PartnersMutation
@@ -54,9 +54,8 @@ schema = strawberry.Schema(
         ClientFacingErrors,
         TrustedDocuments,  # before any other parse or validation: a trusted document skips both
         IntrospectionPolicy,
-        *limit_extensions(),
+        *limit_extensions(),  # tokens while parsing; depth, aliases, IDs, lists, cost first
         PageSizes,
-        QueryCost,  # after PageSizes, which fills in the default page sizes
         CompiledReads,  # after every check; it replaces execution only
         DjangoOptimizerExtension,
         RecordAuditReads,

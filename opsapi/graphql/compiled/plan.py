@@ -12,7 +12,8 @@ whose only row hook is the caller's visibility (:data:`SCOPING_HOOKS`):
   over a one-to-many or forward many-to-many relation — with no arguments but ``first`` and
   ``after``, selecting ``edges { cursor node }``, ``pageInfo`` and ``totalCount``.
 
-Aliases, fragments and inline fragments on the selected type are followed; directives
+Aliases, fragments and inline fragments on the selected type are followed (each fragment
+once per selection set, however often it is spread there); directives
 (``@skip``/``@include``), interfaces, unions, custom resolvers, filters and orderings are not:
 such a document is executed normally. Anything unsupported raises :class:`Unsupported` while
 planning, so the decision costs one walk over the document.
@@ -209,10 +210,13 @@ class Planner:
     def collect(self, selection_set, type_name: str) -> dict[str, list[FieldNode]]:
         """Field nodes by response key, in order, through fragments on ``type_name``."""
         fields: dict[str, list[FieldNode]] = {}
-        self._collect(selection_set, type_name, fields)
+        self._collect(selection_set, type_name, fields, set())
         return fields
 
-    def _collect(self, selection_set, type_name, fields):
+    def _collect(self, selection_set, type_name, fields, spread: set[str]):
+        """``spread``: the fragments already followed. A fragment spread again adds the same
+        fields again, so it is followed once, as graphql-core's execution does — planning
+        stays linear in the document when fragments spread one another many times over."""
         for selection in selection_set.selections:
             if selection.directives:
                 raise Unsupported("directive")
@@ -223,6 +227,9 @@ class Planner:
             if isinstance(selection, InlineFragmentNode):
                 condition, inner = selection.type_condition, selection.selection_set
             elif isinstance(selection, FragmentSpreadNode):
+                if selection.name.value in spread:
+                    continue
+                spread.add(selection.name.value)
                 fragment = self.fragments[selection.name.value]
                 if fragment.directives:
                     raise Unsupported("directive")
@@ -231,7 +238,7 @@ class Planner:
                 raise Unsupported("selection")
             if condition is not None and condition.name.value != type_name:
                 raise Unsupported("fragment on another type")
-            self._collect(inner, type_name, fields)
+            self._collect(inner, type_name, fields, spread)
 
     def merged(self, nodes: list[FieldNode]):
         """The merged sub-selection of same-key field nodes (validation made them alike)."""
