@@ -3,9 +3,10 @@
 A per-object chain proves each record's content and its place after the previous one, but not
 that the newest records of an object are all still there: delete the tail of a chain and what
 remains is a valid, shorter chain. A checkpoint records, for each history table, how many
-records it held, its highest ``history_id`` and a digest of every object's newest record hash,
-sealed with an HMAC under ``AUDIT_CHAIN_KEY``. ``verify_audit`` then checks that every record a
-checkpoint covered is still there. ``checkpoint_audit`` takes one (from cron) and prints it, so
+records it held, its highest ``history_id`` and a digest of every object's newest record hash
+(and, for the access log, its number of entries and the newest one's hash), sealed with an
+HMAC under ``AUDIT_CHAIN_KEY``. ``verify_audit`` then checks that every record a checkpoint
+covered is still there. ``checkpoint_audit`` takes one (from cron) and prints it, so
 that a copy lives outside the database. See docs/audit.md.
 """
 
@@ -18,7 +19,7 @@ from django.conf import settings
 from django.db.models import Max
 
 from opsapi.audit.chain import AuditJSONEncoder
-from opsapi.audit.models import AuditCheckpoint
+from opsapi.audit.models import AuditAccess, AuditCheckpoint
 from opsapi.audit.tracking import TrackedHistoricalRecords
 
 STREAM_CHUNK = 5000
@@ -110,9 +111,22 @@ def is_sealed(checkpoint: AuditCheckpoint) -> bool:
     return hmac.compare_digest(seal(checkpoint.tables), checkpoint.seal)
 
 
+# The access log's entry in a checkpoint's tables: {entries, newest_hash}.
+ACCESS_LOG = AuditAccess._meta.db_table
+
+
+def summarize_access_log() -> dict:
+    """{entries, newest_hash} of the access log as it is now: its entries are numbered 1, 2, …
+    with no gaps, so the newest one's number is how many there are."""
+    newest = AuditAccess._base_manager.order_by("-sequence").values("sequence", "record_hash")
+    newest = newest.first() or {"sequence": 0, "record_hash": ""}
+    return {"entries": newest["sequence"], "newest_hash": newest["record_hash"]}
+
+
 def take_checkpoint() -> AuditCheckpoint:
-    """Summarize every history table now and store the sealed summary."""
+    """Summarize every history table and the access log now and store the sealed summary."""
     tables = {history_table(model): summarize(model) for model in tracked_models()}
+    tables[ACCESS_LOG] = summarize_access_log()
     return AuditCheckpoint.objects.create(tables=tables, seal=seal(tables))
 
 

@@ -4,17 +4,48 @@ Both are append-only like the history tables (database triggers on PostgreSQL).
 """
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
+from django.utils import timezone
 
+from opsapi.audit.access_log import entry_digest, next_sequence
 from opsapi.audit.chain import AuditJSONEncoder
 from opsapi.audit.context import current_request_id
 
 
+class AccessLogWriteError(RuntimeError):
+    """Raised by the ways of writing access-log rows other than AuditAccess.record()."""
+
+
+class AccessLogQuerySet(models.QuerySet):
+    """Entries are written by :meth:`AuditAccess.record` alone, numbered and sealed: the other
+    ways of adding rows are refused. (Changing or deleting them the database refuses, on
+    PostgreSQL, and ``verify_audit`` reports.)"""
+
+    def _refuse(self, operation: str):
+        raise AccessLogWriteError(
+            f"{operation} would write access-log entries unnumbered and unsealed; "
+            "write them with AuditAccess.record()."
+        )
+
+    def create(self, **kwargs):
+        self._refuse("AuditAccess.objects.create()")
+
+    def bulk_create(self, objs, *args, **kwargs):
+        self._refuse("bulk_create()")
+
+
 class AuditAccess(models.Model):
     """One read of the audit trail: an object's history, the audit log, a point-in-time view
-    or an export — who, when, which request, and with what arguments."""
+    or an export — who, when, which request, and with what arguments.
 
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    Every entry is numbered and sealed (:mod:`opsapi.audit.access_log`), so that
+    ``verify_audit`` notices an entry edited or deleted. Entries are written only by
+    :meth:`record`."""
+
+    sequence = models.PositiveBigIntegerField(
+        unique=True, editable=False, help_text="Place in the log: 1, 2, 3, … with no gaps."
+    )
+    at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -30,6 +61,11 @@ class AuditAccess(models.Model):
     arguments = models.JSONField(
         default=dict, encoder=AuditJSONEncoder, help_text="Filters and arguments, as sent."
     )
+    record_hash = models.CharField(
+        max_length=64, editable=False, help_text="HMAC of the entry and its sequence."
+    )
+
+    objects = AccessLogQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -41,14 +77,21 @@ class AuditAccess(models.Model):
 
     @classmethod
     def record(cls, *, user, operation: str, target: str, arguments: dict) -> "AuditAccess":
-        """Put one read on the record, with the current request (or command run) id."""
-        return cls.objects.create(
-            user=user,
-            request_id=current_request_id(),
-            operation=operation,
-            target=target[:300],
-            arguments=arguments,
-        )
+        """Put one read on the record, with the current request (or command run) id: the one
+        way an entry is written, numbered next in the log and sealed."""
+        with transaction.atomic():
+            entry = cls(
+                sequence=next_sequence(cls._base_manager),
+                at=timezone.now(),
+                user=user,
+                request_id=current_request_id(),
+                operation=operation,
+                target=target[:300],
+                arguments=arguments,
+            )
+            entry.record_hash = entry_digest(entry)
+            entry.save(force_insert=True)
+        return entry
 
 
 class AuditCheckpoint(models.Model):

@@ -10,6 +10,10 @@ of objects, so that memory stays flat however long the trail is. For every objec
 - counts the records each checkpoint covered, and recomputes the newest checkpoint's digest of
   object heads (see :mod:`opsapi.audit.checkpoints`).
 
+:class:`AccessLogVerifier` walks the access log (who read the trail) in entry order: every
+entry's HMAC, the numbers running 1, 2, 3, … with none missing or repeated, and the entries the
+checkpoints saw (see :mod:`opsapi.audit.access_log`).
+
 Each problem is a :class:`Finding`; see docs/audit.md for what can and cannot be detected.
 """
 
@@ -23,16 +27,18 @@ from django.apps import apps
 from django.db import connection
 from simple_history.utils import get_m2m_field_name, get_m2m_reverse_field_name
 
+from opsapi.audit.access_log import entry_digest
 from opsapi.audit.append_only import append_only_tables, unprotected_tables
 from opsapi.audit.chain import canonical_value, record_digest
 from opsapi.audit.checkpoints import (
+    ACCESS_LOG,
     STREAM_CHUNK,
     HeadsDigest,
     chain_order,
     is_sealed,
     tracked_models,
 )
-from opsapi.audit.models import AuditCheckpoint
+from opsapi.audit.models import AuditAccess, AuditCheckpoint
 
 # Objects per batch: each batch costs one query for its records, one per many-to-many history
 # table and one per many-to-many link table, and holds only its own records' links in memory.
@@ -83,6 +89,16 @@ class Problem(enum.Enum):
     CHECKPOINT_HEADS = (
         "newest records differ from the checkpoint's (records covered by it were replaced)"
     )
+    ENTRY_ALTERED = (
+        "access-log entry altered: it no longer matches its record_hash "
+        "(edited, renumbered, or forged)"
+    )
+    ENTRIES_MISSING = "access-log entries missing (deleted): the numbering skips them"
+    ENTRY_REPEATED = "access-log entry number used twice (a copied or forged entry)"
+    CHECKPOINT_ENTRIES = (
+        "access-log entries seen by a checkpoint are missing or replaced "
+        "(the newest entries deleted)"
+    )
 
 
 @dataclass(frozen=True)
@@ -92,15 +108,17 @@ class Finding:
     problem: Problem
     table: str
     object_id: object = None
-    history_id: int | None = None
+    history_id: int | None = None  # the record's id; an access-log entry's row id
     checkpoint_id: int | None = None
     detail: str = ""
+    entry: int | None = None  # an access-log entry's number (sequence)
 
     def __str__(self):
         where = [self.table]
         for label, value in (
             ("checkpoint", self.checkpoint_id),
             ("object", self.object_id),
+            ("entry", self.entry),
             ("record", self.history_id),
         ):
             if value is not None:
@@ -118,11 +136,13 @@ class Totals:
     objects: int = 0
     live_rows: int = 0
     checkpoints: int = 0
+    entries: int = 0
 
     def __str__(self):
         return (
             f"{self.records} records in {self.tables} tables, {self.objects} objects, "
-            f"{self.live_rows} live rows reconciled, {self.checkpoints} checkpoints"
+            f"{self.live_rows} live rows reconciled, {self.entries} access-log entries, "
+            f"{self.checkpoints} checkpoints"
         )
 
 
@@ -233,7 +253,8 @@ class _Links:
 
 
 class AuditVerifier:
-    """Verifies the history of ``models`` (default: every tracked model) and the checkpoints.
+    """Verifies the history of ``models`` (default: every tracked model), the access log and
+    the checkpoints.
 
     Iterate :meth:`findings`; :attr:`totals` is complete once it is exhausted.
     """
@@ -252,11 +273,12 @@ class AuditVerifier:
 
     def findings(self) -> Iterator[Finding]:
         yield from self._protection()
-        covered = yield from self._checkpoints()
+        covered, seen_entries = yield from self._checkpoints()
         for model in self.models:
             table = model.history.model._meta.db_table
             self.totals.tables += 1
             yield from _TableVerifier(self, model, Coverage(table, covered.get(table, []))).run()
+        yield from AccessLogVerifier(self.totals, seen_entries).findings()
 
     @staticmethod
     def _protection() -> Iterator[Finding]:
@@ -269,7 +291,8 @@ class AuditVerifier:
     def _checkpoints(self):
         """Check every checkpoint's seal, and each kept copy against the database; return
         {table: [Covered]} of the sealed checkpoints (a kept copy standing in for one that is
-        gone or was replaced)."""
+        gone or was replaced), and what they saw of the access log as {checkpoint id:
+        (entries, newest hash)}."""
         sealed = {}
         table = AuditCheckpoint._meta.db_table
         for checkpoint in AuditCheckpoint.objects.order_by("pk").iterator():
@@ -287,14 +310,80 @@ class AuditVerifier:
                 yield Finding(Problem.CHECKPOINT_GONE, table, checkpoint_id=copy.pk)
                 sealed[copy.pk] = copy
         covered = {}
+        seen_entries = {}
         for checkpoint_id, checkpoint in sorted(sealed.items()):
             for name, entry in checkpoint.tables.items():
+                if name == ACCESS_LOG:
+                    seen_entries[checkpoint_id] = (entry["entries"], entry["newest_hash"])
+                    continue
                 covered.setdefault(name, []).append(
                     Covered(
                         checkpoint_id, entry["records"], entry["max_history_id"], entry["heads"]
                     )
                 )
-        return covered
+        return covered, seen_entries
+
+
+class AccessLogVerifier:
+    """Verifies the access log: each entry's HMAC, the numbering (1, 2, 3, … none missing or
+    repeated) and, for each checkpoint, that the entry it saw as the newest is still there,
+    unchanged. ``seen`` is {checkpoint id: (entries, newest hash)}."""
+
+    def __init__(self, totals: Totals, seen: dict[int, tuple[int, str]]):
+        self.totals = totals
+        self.seen = seen
+        self.table = ACCESS_LOG
+
+    def findings(self) -> Iterator[Finding]:
+        expecting = {}  # {entry number: [(checkpoint id, its hash)]}
+        for checkpoint_id, (entries, newest_hash) in self.seen.items():
+            if entries:
+                expecting.setdefault(entries, []).append((checkpoint_id, newest_hash))
+        previous = None
+        rows = AuditAccess._base_manager.order_by("sequence", "id").iterator(
+            chunk_size=STREAM_CHUNK
+        )
+        for entry in rows:
+            self.totals.entries += 1
+            if entry.sequence is None:  # its column altered to allow it
+                yield Finding(Problem.ENTRY_ALTERED, self.table, history_id=entry.pk)
+                continue
+            yield from self._entry(entry, previous, expecting.pop(entry.sequence, ()))
+            previous = entry
+        last = previous.sequence if previous is not None else 0
+        for number, checkpoints in sorted(expecting.items()):
+            for checkpoint_id, _ in checkpoints:
+                yield Finding(
+                    Problem.CHECKPOINT_ENTRIES,
+                    self.table,
+                    checkpoint_id=checkpoint_id,
+                    detail=f"it saw {number} entries; the log ends at entry {last}",
+                )
+
+    def _entry(self, entry, previous, checkpoints) -> Iterator[Finding]:
+        def found(problem: Problem, detail: str = "", **where) -> Finding:
+            where = {"entry": entry.sequence, "history_id": entry.pk, **where}
+            return Finding(problem, self.table, detail=detail, **where)
+
+        if entry_digest(entry) != entry.record_hash:
+            yield found(Problem.ENTRY_ALTERED)
+        expected = previous.sequence + 1 if previous is not None else 1
+        if previous is not None and entry.sequence == previous.sequence:
+            yield found(Problem.ENTRY_REPEATED, f"record {previous.pk} has the same number")
+        elif entry.sequence > expected:
+            yield Finding(
+                Problem.ENTRIES_MISSING,
+                self.table,
+                entry=expected,
+                detail=_gap(expected, entry, previous),
+            )
+        for checkpoint_id, newest_hash in checkpoints:
+            if entry.record_hash != newest_hash:
+                yield found(
+                    Problem.CHECKPOINT_ENTRIES,
+                    f"entry {entry.sequence} is not the one checkpoint {checkpoint_id} saw",
+                    checkpoint_id=checkpoint_id,
+                )
 
 
 class _TableVerifier:
@@ -408,6 +497,24 @@ class _TableVerifier:
             differing += [name for name in self.links.empty if recorded[name] != live[name]]
             if differing:
                 yield found(Problem.LIVE_DIFFERS, f"differs in {', '.join(differing)}")
+
+
+def _gap(first_missing: int, entry, previous) -> str:
+    """Which entries are missing before ``entry``, and between which entries still there."""
+    last_missing = entry.sequence - 1
+    if last_missing == first_missing:
+        missing = f"entry {first_missing} is missing"
+    else:
+        missing = f"entries {first_missing} to {last_missing} are missing"
+    if previous is None:
+        after = "at the start of the log"
+    else:
+        after = f"after record {previous.pk} (entry {previous.sequence}, {_when(previous)})"
+    return f"{missing}, {after}, before record {entry.pk} ({_when(entry)})"
+
+
+def _when(entry) -> str:
+    return f"{entry.at:%Y-%m-%d %H:%M:%S %Z}"
 
 
 def _between(field: str, after, last) -> dict:

@@ -936,7 +936,7 @@ def _admin_row(world, model):
         "accounts/apitoken": lambda: issue_token(
             user=world.users["bravo"], name="Bravo app", actor=world.users["bravo"]
         )[0],
-        "audit/auditaccess": lambda: AuditAccess.objects.create(
+        "audit/auditaccess": lambda: AuditAccess.record(
             user=world.users[OFFICER], operation="history", target="node.history", arguments={}
         ),
         "audit/auditcheckpoint": take_checkpoint,

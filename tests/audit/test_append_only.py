@@ -94,7 +94,7 @@ def trail(officer, administrator, make_user):
     make_action(officer, incident, partner)
     issue_token(user=officer, name="ci", actor=administrator)
     make_user("second-officer", roles=[OPS_OFFICER])
-    AuditAccess.objects.create(user=officer, operation="history", target="incident")
+    AuditAccess.record(user=officer, operation="history", target="incident", arguments={})
     AuditCheckpoint.objects.create(tables={}, seal="0" * 64)
     # Fire the deferred foreign-key checks now: PostgreSQL refuses to TRUNCATE a table with
     # checks pending, which would hide the refusal under test.

@@ -3,6 +3,7 @@
 
 import datetime
 import json
+import threading
 from contextlib import contextmanager
 from io import StringIO
 from pathlib import Path
@@ -18,7 +19,7 @@ from coordination.models import Incident
 from opsapi.audit.chain import record_content, record_digest
 from opsapi.audit.checkpoints import take_checkpoint, tracked_models
 from opsapi.audit.management.commands.verify_audit import Command as VerifyAudit
-from opsapi.audit.models import AuditCheckpoint
+from opsapi.audit.models import AccessLogWriteError, AuditAccess, AuditCheckpoint
 from opsapi.audit.recording import recorded_links
 from opsapi.audit.tracking import save_with_history
 from opsapi.audit.verify import AuditVerifier, Problem
@@ -30,6 +31,7 @@ INCIDENTS = Incident.history.model._meta.db_table
 INCIDENT_ROWS = Incident._meta.db_table
 STATE_LINKS = Incident.states.through._meta.db_table
 CHECKPOINTS = AuditCheckpoint._meta.db_table
+ACCESS_LOG = AuditAccess._meta.db_table
 
 
 def verify(*models: str) -> tuple[int, str]:
@@ -122,7 +124,7 @@ def test_an_untouched_trail_verifies_with_its_counts(officer, administrator):
     assert status == 0, output
     assert output.strip() == (
         f"OK: {records} records in 11 tables, {objects} objects, "
-        f"{live_rows} live rows reconciled, 1 checkpoints"
+        f"{live_rows} live rows reconciled, 0 access-log entries, 1 checkpoints"
     )
     assert len(models) == 11
     assert live_rows < objects  # the deleted contact has history and no row
@@ -133,7 +135,8 @@ def test_one_model_can_be_verified_alone(officer):
     status, output = verify("coordination.Incident")
     assert status == 0
     assert output.strip() == (
-        "OK: 3 records in 1 tables, 1 objects, 1 live rows reconciled, 0 checkpoints"
+        "OK: 3 records in 1 tables, 1 objects, 1 live rows reconciled, 0 access-log entries, "
+        "0 checkpoints"
     )
 
 
@@ -298,7 +301,7 @@ def test_a_server_clock_running_behind_does_not_break_the_chain(db):
     assert verify("partners.Sector") == (
         0,
         f"OK: {Sector.history.count()} records in 1 tables, {Sector.objects.count()} objects, "
-        f"{Sector.objects.count()} live rows reconciled, 0 checkpoints\n",
+        f"{Sector.objects.count()} live rows reconciled, 0 access-log entries, 0 checkpoints\n",
     )
 
 
@@ -587,3 +590,126 @@ def test_a_field_added_later_keeps_the_digests_of_older_records(officer):
     assert "escalated_at" not in record_content(record, {})["fields"]
     record.escalated_at = record.history_date
     assert "escalated_at" in record_content(record, {})["fields"]
+
+
+# --- the access log (who read the trail) ------------------------------------------------------
+
+
+def read_log(user, reads: int = 3) -> list[AuditAccess]:
+    """``reads`` entries in the access log, the way the API, the admin and exports write them;
+    the arguments hold values a database gives back in another form than they were sent."""
+    return [
+        AuditAccess.record(
+            user=user,
+            operation="history",
+            target=f"incidents.edges.node.history #{n}",
+            arguments={
+                "history": {"first": 10, "scale": 1e16, "zero": -0.0, "ratio": 0.1},
+                "since": timezone.now(),
+            },
+        )
+        for n in range(reads)
+    ]
+
+
+def test_an_intact_access_log_verifies_clean(officer):
+    entries = read_log(officer)
+    assert [entry.sequence for entry in entries] == [1, 2, 3]
+
+    status, output = verify()
+
+    assert status == 0, output
+    assert ", 3 access-log entries, " in output
+
+
+@pytest.mark.parametrize("deleted", [0, 1], ids=["first", "middle"])
+def test_a_deleted_access_log_entry_is_reported_with_its_place(officer, deleted):
+    entries = read_log(officer)
+    gone = entries[deleted]
+    with behind_the_app() as cursor:
+        cursor.execute(f"DELETE FROM {q(ACCESS_LOG)} WHERE id = %s", [gone.pk])
+
+    status, output = verify()
+
+    assert status == 1
+    after = f"after record {entries[0].pk} (entry 1, " if deleted else "at the start of the log"
+    assert output.strip().startswith(
+        f"{ACCESS_LOG} entry {gone.sequence}: {Problem.ENTRIES_MISSING.value} — "
+        f"entry {gone.sequence} is missing, {after}"
+    ), output
+    assert f"before record {entries[deleted + 1].pk} (" in output
+    assert found() == {(Problem.ENTRIES_MISSING, ACCESS_LOG, None)}
+
+
+def test_an_edited_access_log_entry_is_reported(officer):
+    entries = read_log(officer)
+    with behind_the_app() as cursor:
+        cursor.execute(
+            f"UPDATE {q(ACCESS_LOG)} SET target = %s WHERE id = %s", ["nothing", entries[1].pk]
+        )
+
+    status, output = verify()
+
+    assert status == 1
+    assert output.strip() == f"{ACCESS_LOG} entry 2 record {entries[1].pk}: " + (
+        Problem.ENTRY_ALTERED.value
+    )
+
+
+def test_closing_the_gap_of_a_deleted_entry_is_reported(officer):
+    """Renumbering the entries after a deleted one hides the gap, not the renumbering."""
+    entries = read_log(officer)
+    with behind_the_app() as cursor:
+        cursor.execute(f"DELETE FROM {q(ACCESS_LOG)} WHERE id = %s", [entries[1].pk])
+        cursor.execute(f"UPDATE {q(ACCESS_LOG)} SET sequence = 2 WHERE id = %s", [entries[2].pk])
+
+    assert found() == {(Problem.ENTRY_ALTERED, ACCESS_LOG, entries[2].pk)}
+
+
+def test_the_newest_access_log_entries_deleted_after_a_checkpoint_are_reported(officer):
+    entries = read_log(officer, reads=2)
+    checkpoint = take_checkpoint()
+    read_log(officer, reads=1)
+    with behind_the_app() as cursor:
+        cursor.execute(f"DELETE FROM {q(ACCESS_LOG)} WHERE sequence >= 2")
+
+    status, output = verify()
+
+    assert status == 1
+    assert output.strip() == (
+        f"{ACCESS_LOG} checkpoint {checkpoint.pk}: {Problem.CHECKPOINT_ENTRIES.value} — "
+        "it saw 2 entries; the log ends at entry 1"
+    )
+    assert entries[0].sequence == 1
+
+
+def test_access_log_entries_are_written_only_numbered_and_sealed(officer):
+    with pytest.raises(AccessLogWriteError, match=r"AuditAccess\.record\(\)"):
+        AuditAccess.objects.create(user=officer, operation="history", target="x")
+    with pytest.raises(AccessLogWriteError):
+        AuditAccess.objects.bulk_create([AuditAccess(user=officer, operation="history")])
+    assert not AuditAccess.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_readers_get_consecutive_numbers():
+    """Readers writing at once each draw the next number: none repeated, none skipped."""
+    barrier = threading.Barrier(4)
+
+    def reader(n):
+        try:
+            barrier.wait()
+            for i in range(10):
+                AuditAccess.record(user=None, operation="history", target=f"{n}.{i}", arguments={})
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=reader, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    numbers = sorted(AuditAccess.objects.values_list("sequence", flat=True))
+    assert numbers == list(range(1, 41))
+    assert [f for f in AuditVerifier().findings() if f.table == ACCESS_LOG] == []

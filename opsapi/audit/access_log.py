@@ -1,0 +1,88 @@
+"""Tamper evidence for the access log (who read the trail): every entry numbered and sealed.
+
+Each :class:`~opsapi.audit.models.AuditAccess` row carries
+
+- ``sequence``: its place in the log, 1, 2, 3, … with no gaps. Numbers are drawn one writer at a
+  time (:func:`next_sequence` takes a transaction-scoped lock on PostgreSQL; SQLite's
+  ``BEGIN IMMEDIATE`` serializes writers anyway), and a unique index refuses a second entry
+  with the same number;
+- ``record_hash``: HMAC-SHA256, under ``AUDIT_CHAIN_KEY``, of a canonical JSON form of the
+  entry's content and its ``sequence`` (:func:`entry_digest`).
+
+Editing an entry breaks its hash; deleting one leaves a gap in the numbers, which
+``verify_audit`` reports with the missing positions; closing the gap by renumbering breaks the
+hashes of every entry renumbered, and forging an entry needs the key. Deleting the newest
+entries leaves no gap: checkpoints record the log's newest entry, so entries a checkpoint
+covered cannot vanish unseen (see docs/audit.md).
+"""
+
+import decimal
+import hashlib
+import hmac
+import json
+
+from django.conf import settings
+from django.db import connection
+
+from opsapi.audit.chain import AuditJSONEncoder
+
+# Key of the PostgreSQL advisory lock that serializes the numbering: any constant every writer
+# shares (here the bytes of "opsapi.access", cut to a positive 64-bit integer).
+SEQUENCE_LOCK = int.from_bytes(b"opsapi.access", "big") & (2**63 - 1)
+
+# Floats from 1e16 up are written with an exponent by Python (1e+16) and read back from a
+# PostgreSQL jsonb column as integers (10000000000000000).
+_EXPONENT_FROM = 1e16
+
+
+def next_sequence(entries) -> int:
+    """The number of the next entry of ``entries`` (the AuditAccess manager), taken so that no
+    other writer draws it before this transaction ends. Call inside ``transaction.atomic``."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEQUENCE_LOCK])
+    newest = entries.order_by("-sequence").values_list("sequence", flat=True).first()
+    return (newest or 0) + 1
+
+
+def canonical_arguments(arguments):
+    """``arguments`` as any database gives them back: through JSON (times in UTC, decimals as
+    text), with the floats PostgreSQL's jsonb returns in another form (-0.0, and integral
+    values from 1e16 up) written as it returns them."""
+    return _numbers(json.loads(json.dumps(arguments, cls=AuditJSONEncoder)))
+
+
+def _numbers(value):
+    if isinstance(value, dict):
+        return {key: _numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_numbers(item) for item in value]
+    if isinstance(value, float):
+        if value == 0:
+            return 0.0
+        if value.is_integer() and abs(value) >= _EXPONENT_FROM:
+            return int(decimal.Decimal(repr(value)))
+    return value
+
+
+def entry_content(entry) -> dict:
+    """The canonical content of an access-log ``entry`` (an AuditAccess, or the migration
+    state's version of it)."""
+    return {
+        "log": "audit.AuditAccess",
+        "sequence": entry.sequence,
+        "at": entry.at,
+        "user": entry.user_id,
+        "request": entry.request_id,
+        "operation": entry.operation,
+        "target": entry.target,
+        "arguments": canonical_arguments(entry.arguments),
+    }
+
+
+def entry_digest(entry) -> str:
+    """The HMAC that ``entry.record_hash`` must hold."""
+    payload = json.dumps(
+        entry_content(entry), cls=AuditJSONEncoder, sort_keys=True, separators=(",", ":")
+    )
+    return hmac.new(settings.AUDIT_CHAIN_KEY.encode(), payload.encode(), hashlib.sha256).hexdigest()
