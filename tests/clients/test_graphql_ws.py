@@ -85,14 +85,17 @@ def test_a_malformed_subscribe_gets_an_error_for_its_id_and_the_socket_stays_ope
     assert "closed" not in observed
 
 
-def test_the_graphql_transport_ws_subprotocol_is_accepted(server, db):
+# The handshakes read and write nothing: no transactional test's flush.
+@pytest.mark.django_db
+def test_the_graphql_transport_ws_subprotocol_is_accepted(server):
     observed = ws_check("handshake", url=server.ws_url, protocols=["graphql-transport-ws"])
     assert observed["opened"] is True
     assert observed["protocol"] == "graphql-transport-ws"
 
 
+@pytest.mark.django_db
 @pytest.mark.parametrize("protocol", ["graphql-ws", "foo"])
-def test_an_unknown_subprotocol_is_refused_at_the_handshake(server, db, protocol):
+def test_an_unknown_subprotocol_is_refused_at_the_handshake(server, protocol):
     """'graphql-ws' is the legacy subscriptions-transport-ws protocol, which the server does
     not speak: it must not open a socket that then fails."""
     observed = ws_check("handshake", url=server.ws_url, protocols=[protocol])
