@@ -91,7 +91,7 @@ async function subscriptionAndQuery(args) {
   const { client, dispose } = clientOf(args, observed);
   try {
     const event = firstEvent(client, INCIDENT_CHANGED);
-    await pause(500); // the server joins the subscription to its group
+    await pause(1000); // the server joins the subscription to its group (no message says so)
     observed.mutation = await raiseSeverity({ ...args, severity: "CRITICAL" });
     observed.event = await event;
     const results = [];
@@ -112,9 +112,9 @@ async function syntaxErrorFailsAlone(args) {
   const { client, dispose } = clientOf(args, observed);
   try {
     const good = firstEvent(client, INCIDENT_CHANGED);
-    await pause(300);
+    await pause(300); // the socket is open and the first subscription under way
     observed.broken = await firstEvent(client, "subscription { incidentChanged { change ");
-    await pause(300);
+    await pause(700); // as in subscriptionAndQuery
     observed.mutation = await raiseSeverity({ ...args, severity: "HIGH" });
     observed.good = await Promise.race([good, pause(5000).then(() => ({ timedOut: true }))]);
   } finally {
