@@ -16,7 +16,10 @@ from channels.routing import ProtocolTypeRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from opsapi.graphql.trusted import registry  # noqa: E402
 from opsapi.subscriptions import websocket_application  # noqa: E402
+
+registry()  # the trusted-document manifests, loaded and checked now: a bad one stops the server
 
 application = ProtocolTypeRouter(
     {

@@ -8,6 +8,7 @@ The manifests in tests/trusted/ are the real tools' output for a few operations 
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from unittest import mock
 from urllib.parse import urlencode
@@ -22,6 +23,7 @@ from opsapi.accounts.services import issue_token
 from opsapi.graphql import trusted
 from tests.factories import make_incident, make_partner, state
 from tests.graphql import GraphQLClient
+from tests.processes import run_python
 from tests.wsclient import InProcessGraphQLWebSocket
 
 MANIFESTS = Path(__file__).parent / "trusted"
@@ -275,6 +277,17 @@ def test_the_only_setting_is_checked_at_load(settings):
     assert "ops_officer, partner_user, auditor" in message
     message = load_error(settings, only=["all"])
     assert "GRAPHQL_TRUSTED_DOCUMENTS names no manifest" in message
+
+
+def test_a_bad_manifest_stops_the_server_at_start(tmp_path):
+    """The ASGI application loads the manifests as it is built, not at the first request."""
+    absent = str(tmp_path / "absent.json")
+    env = {**os.environ, "GRAPHQL_TRUSTED_DOCUMENTS": f"{APOLLO_MANIFEST},{absent}"}
+    started = run_python("-c", "import opsapi.asgi", env=env)
+    assert started.returncode != 0
+    assert f"ImproperlyConfigured: GRAPHQL_TRUSTED_DOCUMENTS: {absent}: cannot be read" in (
+        started.stderr
+    )
 
 
 def test_manifests_load_once_and_again_when_the_setting_changes(manifests, tmp_path):

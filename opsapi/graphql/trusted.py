@@ -30,6 +30,7 @@ trusted document is trusted: the restriction is on *what* runs, not on how it is
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -52,6 +53,8 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
 from opsapi.accounts.access import AUDITOR, OPS_OFFICER, PARTNER_USER, roles_of
+
+logger = logging.getLogger("opsapi.graphql")
 
 # Codes of refused documents (``DocumentRefused.code``).
 PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"  # Apollo's: its link then retries
@@ -270,6 +273,13 @@ def registry() -> Registry:
             if text not in parsed:
                 parsed[text] = _parsed_and_validated(graphql_schema, path, document_id, text)
             documents.append(TrustedDocument(document_id, text, parsed[text], path))
+    if documents or only:
+        logger.info(
+            "Trusted documents: %d from %d manifests; only trusted documents for: %s",
+            len(parsed),
+            len(settings.GRAPHQL_TRUSTED_DOCUMENTS),
+            ", ".join(sorted(only)) or "nobody",
+        )
     return Registry(documents, only)
 
 
