@@ -151,6 +151,19 @@ def test_document_id_and_persisted_query_must_name_the_same_document(manifests):
     assert trusted.resolve(same, None) == ME
 
 
+def test_two_ids_of_one_text_name_the_same_document(settings, tmp_path):
+    relay = write_manifest(tmp_path, relay_map(ME))
+    settings.GRAPHQL_TRUSTED_DOCUMENTS = [APOLLO_MANIFEST, relay]
+    md5 = hashlib.md5(ME.encode()).hexdigest()
+    assert trusted.resolve({"documentId": md5, "extensions": persisted_query(ME_ID)}, None) == ME
+
+
+def test_a_refusal_echoes_at_most_80_characters_of_an_id(manifests):
+    code, message = refusal({"documentId": "a" * 100_000})
+    assert code == "PERSISTED_QUERY_NOT_FOUND"
+    assert message == f"No trusted document has the id '{'a' * 80}...'."
+
+
 @pytest.mark.parametrize(
     "params",
     [

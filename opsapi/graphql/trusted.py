@@ -74,6 +74,7 @@ SHA256_PREFIX = "sha256:"
 _DIGESTS = {32: "md5", 40: "sha1", 64: "sha256"}
 _SETTINGS = ("GRAPHQL_TRUSTED_DOCUMENTS", "GRAPHQL_TRUSTED_DOCUMENTS_ONLY")
 _MAX_ERRORS_SHOWN = 3
+_MAX_ID_SHOWN = 80  # an id is echoed in a refusal up to this many characters
 
 
 class DocumentRefused(Exception):
@@ -313,6 +314,12 @@ def _apollo_hash(extensions: Any) -> str | None:
     return persisted["sha256Hash"]
 
 
+def _shown(document_id: str) -> str:
+    if len(document_id) > _MAX_ID_SHOWN:
+        return repr(document_id[:_MAX_ID_SHOWN] + "...")
+    return repr(document_id)
+
+
 def _hashes_to(text: str, document_id: str, *, sha256_only: bool) -> bool:
     """Whether ``document_id`` is the content hash of ``text`` (the id a client derived)."""
     digest = document_id.removeprefix(SHA256_PREFIX)
@@ -336,8 +343,7 @@ def _named_document(
         names.append(("extensions.persistedQuery", digest, trusted.by_sha256(digest)))
     if not names:
         return None
-    documents = {id(document) for _, _, document in names}
-    if len(documents) > 1:
+    if len({document.text if document else None for _, _, document in names}) > 1:
         raise DocumentRefused(
             "'documentId' and 'extensions.persistedQuery' name different documents.",
             BAD_REQUEST,
@@ -346,19 +352,21 @@ def _named_document(
     if document is None:
         if query is None:
             raise DocumentRefused(
-                f"No trusted document has the id {document_id!r}.", PERSISTED_QUERY_NOT_FOUND
+                f"No trusted document has the id {_shown(document_id)}.",
+                PERSISTED_QUERY_NOT_FOUND,
             )
         if not all(
             _hashes_to(query, value, sha256_only=name != "documentId") for name, value, _ in names
         ):
             raise DocumentRefused(
-                f"The '{parameter}' {document_id!r} is not the hash of the query sent with it.",
+                f"The '{parameter}' {_shown(document_id)} is not the hash of the query sent "
+                "with it.",
                 BAD_REQUEST,
             )
         return None  # an unknown document, sent in full: judged as the query text it is
     if query is not None and query != document.text:
         raise DocumentRefused(
-            f"The query sent differs from the trusted document {document_id!r}: send the id "
+            f"The query sent differs from the trusted document {_shown(document_id)}: send the id "
             "alone, or the document's exact text.",
             BAD_REQUEST,
         )
@@ -388,8 +396,8 @@ def resolve(params: Mapping[str, Any], user) -> str | None:
         return query
     if trusted.restricts(user):
         raise DocumentRefused(
-            "This API accepts only the trusted documents of its clients from you: send the "
-            "'documentId' of a document in the deployed manifests (docs/trusted-documents.md).",
+            "Only trusted documents are accepted from this caller: send the 'documentId' of an "
+            "operation in the deployed client manifests (docs/trusted-documents.md).",
             TRUSTED_DOCUMENT_REQUIRED,
         )
     return query
