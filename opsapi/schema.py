@@ -14,6 +14,7 @@ from opsapi.audit.graphql.schema import AuditQuery
 from opsapi.audit.graphql.types import history_entry_type
 from opsapi.audit.trail import trails
 from opsapi.graphql.compiled import CompiledReads
+from opsapi.graphql.deadline import Deadline, DeadlineExecutionContext
 from opsapi.graphql.errors import ClientFacingErrors
 from opsapi.graphql.introspection import IntrospectionPolicy
 from opsapi.graphql.limits import limit_extensions
@@ -56,8 +57,10 @@ schema = strawberry.Schema(
         IntrospectionPolicy,
         *limit_extensions(),  # tokens while parsing; depth, aliases, IDs, lists, cost first
         PageSizes,
+        Deadline,  # armed once every check has passed, around execution
         CompiledReads,  # after every check; it replaces execution only
         DjangoOptimizerExtension,
         RecordAuditReads,
     ],
+    execution_context_class=DeadlineExecutionContext,
 )

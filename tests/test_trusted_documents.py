@@ -350,11 +350,15 @@ def test_rules_the_operation_adds_still_hold_for_trusted_documents(settings, tmp
     assert "introspection has been disabled" in errors[0]["message"]
 
 
-def test_checks_that_depend_on_variables_still_run_for_trusted_documents(manifests, gql):
+def test_checks_that_depend_on_variables_still_run_for_trusted_documents(manifests, tmp_path, gql):
     errors = gql(INCIDENTS, {"first": 1000})["errors"]
     assert [(e["extensions"]["code"], e["extensions"]["argument"]) for e in errors] == [
         ("BAD_USER_INPUT", "first")
     ]
+    nodes = "query Nodes($ids: [ID!]!) { nodes(ids: $ids) { id } }"
+    manifests.GRAPHQL_TRUSTED_DOCUMENTS = [write_manifest(tmp_path, relay_map(nodes))]
+    errors = gql(nodes, {"ids": [f"id-{n}" for n in range(101)]})["errors"]
+    assert [e["extensions"]["code"] for e in errors] == ["TOO_MANY_IDS"]
 
 
 def test_the_shared_document_is_never_changed_by_an_operation(manifests, gql):
