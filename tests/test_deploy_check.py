@@ -5,8 +5,10 @@ import os
 import subprocess
 
 import pytest
+from django.db import connection
 
 from tests.processes import ROOT, run_python
+from tests.test_database_role import least_privilege_database  # noqa: F401 (a fixture)
 
 # The environment docs/production.md documents (with throwaway secrets).
 PRODUCTION = {
@@ -19,8 +21,9 @@ PRODUCTION = {
     "HSTS_PRELOAD": "1",
     "TRUST_X_FORWARDED_PROTO": "1",
 }
-# Settings of the process running the tests that must not leak into the checked one.
-INHERITED = {"DEBUG", "HSTS_SECONDS", *PRODUCTION}
+# Settings of the process running the tests that must not leak into the checked one (the
+# database too: without DATABASE_URL the check runs on SQLite, which has no roles to check).
+INHERITED = {"DEBUG", "HSTS_SECONDS", "DATABASE_URL", *PRODUCTION}
 
 
 def deploy_check(environment: dict) -> subprocess.CompletedProcess:
@@ -88,3 +91,47 @@ print(client.get("/healthz").status_code in (200, 503))
     assert plain == "301 https://ops.example.gov/login/"
     assert secure == "200 max-age=31536000; includeSubDomains; preload"
     assert health_not_redirected == "True"
+
+
+def test_on_sqlite_the_database_role_is_not_checked():
+    result = deploy_check(PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert "audit.W00" not in result.stderr
+
+
+def test_a_database_that_cannot_be_reached_is_a_warning_not_a_crash():
+    unreachable = {"DATABASE_URL": "postgres://nobody@127.0.0.1:1/opsapi"}
+    result = deploy_check({**PRODUCTION, **unreachable, "DATABASE_CONNECT_TIMEOUT": "1"})
+    assert result.returncode != 0
+    assert "audit.W004" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="database roles exist on PostgreSQL only"
+)
+def test_the_check_warns_unless_the_application_connects_as_the_least_privilege_role(
+    least_privilege_database,  # noqa: F811 (the fixture imported above)
+):
+    """docs/production.md §3: the application role passes; the superuser (the tests' own
+    database user) and the owner that runs the migrations each fail the check."""
+    roles = least_privilege_database
+
+    def check_as(role: str) -> subprocess.CompletedProcess:
+        return deploy_check({**PRODUCTION, "DATABASE_URL": roles["url"](roles[role])})
+
+    app = check_as("app")
+    assert app.returncode == 0, app.stderr
+    assert "System check identified no issues" in app.stdout
+
+    superuser = check_as("superuser")
+    assert superuser.returncode != 0
+    connects_as = "audit.W002) The application connects to the database as"
+    assert f"{connects_as} '{roles['superuser']}', a superuser" in superuser.stderr
+
+    owner = check_as("owner")
+    assert owner.returncode != 0
+    assert "audit.W002" not in owner.stderr
+    connects_as = "audit.W003) The application connects to the database as"
+    assert f"{connects_as} '{roles['owner']}', which owns" in owner.stderr, owner.stderr

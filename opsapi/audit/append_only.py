@@ -9,8 +9,13 @@ raises ``history is append-only: <table> cannot be updated``:
 - ``audit_append_only_truncate``: ``BEFORE TRUNCATE ... FOR EACH STATEMENT``.
 
 So neither a code bug nor ad-hoc SQL through the application's connection can rewrite the
-trail. An ``UPDATE`` that leaves a row exactly as it was is let through: it rewrites nothing,
-and Django's test runner saves every row unchanged when it restores serialized data. Only a
+trail. Nor may any role but a table's owner hold ``UPDATE``, ``DELETE`` or ``TRUNCATE`` on it:
+:func:`protect_append_only_tables` revokes those privileges, however they were granted
+(``ALTER DEFAULT PRIVILEGES`` gives the application role all four on every new table; see
+docs/production.md).
+
+An ``UPDATE`` that leaves a row exactly as it was is let through: it rewrites nothing, and
+Django's test runner saves every row unchanged when it restores serialized data. Only a
 table owner can drop or disable the triggers, and only a superuser can skip them
 (``session_replication_role``), so the application must connect as a role that is neither.
 
@@ -89,6 +94,24 @@ def protect_append_only_tables(apps, schema_editor):
             f"CREATE OR REPLACE TRIGGER {TRUNCATE_TRIGGER} BEFORE TRUNCATE ON {quoted} "
             f"FOR EACH STATEMENT EXECUTE FUNCTION {FUNCTION}()"
         )
+        _revoke_rewrites(schema_editor, table)
+
+
+def _revoke_rewrites(schema_editor, table: str) -> None:
+    """No role but the owner of ``table`` keeps UPDATE, DELETE or TRUNCATE on it."""
+    quoted = schema_editor.quote_name(table)
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT DISTINCT a.grantee::regrole::text FROM pg_class c, aclexplode(c.relacl) a
+            WHERE c.oid = %s::regclass AND a.grantee NOT IN (0, c.relowner)
+              AND a.privilege_type IN ('UPDATE', 'DELETE', 'TRUNCATE')
+            """,
+            [quoted],
+        )
+        grantees = [row[0] for row in cursor.fetchall()]
+    for grantee in ["PUBLIC", *grantees]:
+        schema_editor.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {quoted} FROM {grantee}")
 
 
 def unprotect_append_only_tables(apps, schema_editor):

@@ -4,14 +4,16 @@ the log (``sequence``, 1, 2, 3, … with no gaps) and an HMAC of its content and
 Entries already there are numbered in id order and sealed now, with the AUDIT_CHAIN_KEY this
 migration runs with: the seal proves they are unchanged from here on, not before. The table is
 append-only, so on PostgreSQL the owner running the migration switches its row trigger off for
-the backfill, in the migration's transaction, and back on.
+the backfill, in the migration's transaction, and back on. Then every append-only table is
+protected again, which now also revokes UPDATE, DELETE and TRUNCATE from every role but the
+owner (opsapi.audit.append_only).
 """
 
 from django.db import migrations, models
 from django.utils import timezone
 
 from opsapi.audit.access_log import entry_digest
-from opsapi.audit.append_only import ROW_TRIGGER
+from opsapi.audit.append_only import ROW_TRIGGER, protect_append_only_tables
 
 
 def seal_existing_entries(apps, schema_editor):
@@ -67,4 +69,5 @@ class Migration(migrations.Migration):
                 editable=False, unique=True, help_text="Place in the log: 1, 2, 3, … with no gaps."
             ),
         ),
+        migrations.RunPython(protect_append_only_tables, migrations.RunPython.noop),
     ]
