@@ -8,6 +8,8 @@ import dataclasses
 from pathlib import Path
 
 from bench.http import CONCURRENCY, POOL_SIZE, HttpResult
+from bench.limits import LimitsResult, limits_section
+from bench.limits import targets as limit_targets
 from bench.machine import Machine
 from bench.profiling import Profile
 from bench.reads import SIZES, ReadResult
@@ -25,7 +27,7 @@ class Target:
     what: str
     measured: float
     limit: float
-    unit: str  # "x" (a ratio), "ms", or "" (a count)
+    unit: str  # "x" (a ratio), "ms", "%", or "" (a count)
     at_most: bool = True  # measured must be <= limit (else >=)
     shown: tuple[str, str] | None = None  # (measured, limit) in words, instead of numbers
 
@@ -38,6 +40,8 @@ class Target:
             return f"{value:.2f}x"
         if self.unit == "ms":
             return f"{value:.2f} ms"
+        if self.unit == "%":
+            return f"{value:.2f}%"
         return f"{value:g}"
 
     def row(self) -> list[str]:
@@ -68,6 +72,7 @@ class Results:
     audit: list[AuditResult]
     profile: Profile
     partner_name: str
+    limits: LimitsResult | None = None  # §6, hostile documents
 
     def read(self, who: str, n: int) -> ReadResult | None:
         return next((r for r in self.reads if r.who == who and r.n == n), None)
@@ -109,6 +114,8 @@ class Results:
                     f"Audit: {read.read}, p50", read.samples.median * 1e3, limits[read.read], "ms"
                 )
             )
+        if self.limits is not None:
+            targets += limit_targets(self.limits)
         for who in ("officer", "partner"):
             counts = self.query_counts(who)
             sizes = ", ".join(str(r.n) for r in self.reads if r.who == who)
@@ -295,6 +302,7 @@ def markdown(results: Results) -> str:
         "",
         "Per request (N=1000: per page of 100), authentication included.",
         "",
+        *(limits_section(results.limits) if results.limits is not None else []),
         *gaps_section(results),
         *profile_section(results.profile),
     ]

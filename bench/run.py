@@ -109,6 +109,7 @@ def _measure(args, scale, census, data_note):
     from bench.client import ApiClient
     from bench.directory import AUDITOR_NAME, OFFICER, PARTNER_USERNAME
     from bench.http import measure_http
+    from bench.limits import measure_limits
     from bench.machine import Machine, busy_share
     from bench.profiling import profile
     from bench.reads import API, measure_reads, read
@@ -135,6 +136,8 @@ def _measure(args, scale, census, data_note):
         writes = measure_writes(clients["officer"], write_rounds)
         _log("4. Audit reads ...")
         audit = measure_audit(auditor, audit_rounds)
+        _log("6. Hostile documents and the document limits ...")
+        limits = measure_limits(clients["officer"], audit_rounds)
     http = None
     if not args.no_http:
         _log(f"2. Over HTTP, {http_seconds:g} s of load per endpoint ...")
@@ -156,6 +159,7 @@ def _measure(args, scale, census, data_note):
         audit=audit,
         profile=read_profile,
         partner_name=partner.name,
+        limits=limits,
     )
 
 

@@ -250,6 +250,9 @@ GRAPHQL_MAX_QUERY_COST = env.int("GRAPHQL_MAX_QUERY_COST", default=25_000)
 # `inList`, orderings, input lists) may hold. Both count toward the cost as well.
 GRAPHQL_MAX_NODE_IDS = env.int("GRAPHQL_MAX_NODE_IDS", default=100)
 GRAPHQL_MAX_LIST_ITEMS = env.int("GRAPHQL_MAX_LIST_ITEMS", default=1000)
+# Pairs of same-named fields and of side-by-side fragments validation may have to compare
+# (graphql-core's OverlappingFieldsCanBeMerged rule is quadratic in them).
+GRAPHQL_MAX_MERGE_CHECKS = env.int("GRAPHQL_MAX_MERGE_CHECKS", default=2000)
 # Seconds one query or mutation may run, over any transport, before it is stopped and answered
 # DEADLINE_EXCEEDED (opsapi.graphql.deadline); a running SQL statement is cancelled.
 GRAPHQL_DEADLINE_SECONDS = env.float("GRAPHQL_DEADLINE_SECONDS", default=10.0)

@@ -166,6 +166,28 @@ def test_too_long_a_document_is_refused(gql):
     fields = " ".join(["reference"] * 3001)
     error = refusal(gql, f"{{ incidents {{ edges {{ node {{ {fields} }} }} }} }}")
     assert "3000" in error["message"]
+    # Refused while parsing, as a syntax error is.
+    assert error["extensions"]["code"] in {"GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED"}
+
+
+def test_a_document_whose_validation_would_compare_too_many_pairs_is_refused(gql):
+    """graphql-core checks every two same-named fields of a selection set can be merged: 700
+    copies of `me { username }` (2,800 tokens) took its validation 5 s."""
+    error = refusal(gql, "{ " + "me { username } " * 100 + "}")
+    assert error["extensions"] == {
+        "code": "QUERY_TOO_COMPLEX",
+        "checks": 100 * 99 // 2,
+        "limit": 2000,
+    }
+    assert "the limit is 2000" in error["message"]
+
+
+def test_fragments_spread_side_by_side_count_as_pairs_to_check(gql):
+    spreads = " ".join(f"...F{i}" for i in range(50))
+    fragments = "\n".join(f"fragment F{i} on Query {{ me {{ username }} }}" for i in range(50))
+    error = refusal(gql, f"{{ {spreads} }}\n{fragments}")
+    # 50 fragments side by side, and the 50 `me` fields they bring into one selection set.
+    assert error["extensions"]["checks"] == 2 * (50 * 49 // 2)
 
 
 # --- list arguments ---------------------------------------------------------------------------

@@ -9,6 +9,13 @@ measured by :func:`document_limits` in one pass over the parsed document:
 - **IDs** given to one ``nodes(ids:)``, at most ``GRAPHQL_MAX_NODE_IDS``: ``TOO_MANY_IDS``;
 - **items** in any list argument (filters' ``inList``, orderings, input lists), inline or in a
   variable, at most ``GRAPHQL_MAX_LIST_ITEMS``: ``LIST_TOO_LONG``;
+- **merge checks**, at most ``GRAPHQL_MAX_MERGE_CHECKS``: ``QUERY_TOO_COMPLEX``. graphql-core's
+  validation (its OverlappingFieldsCanBeMerged rule) compares every two fields of one response
+  key in a selection set, fragments expanded, and every two fragments spread side by side:
+  700 copies of ``me { username }`` in 2,800 tokens took it 5 s on a busy 2-core machine. The
+  pairs are counted (in each selection set as written, each spread bringing its fragment's
+  fields) and bounded before validation runs; trusted documents, validated when they were
+  loaded, are not validated again and skip this limit;
 - **cost**, at most ``GRAPHQL_MAX_QUERY_COST``: ``QUERY_TOO_COSTLY``. The cost is the number of
   objects the operation could return — each connection's page size times the pages above it
   (nested connections multiply: 100 incidents x 100 actions x 100 history entries is a
@@ -54,6 +61,7 @@ QUERY_TOO_DEEP = "QUERY_TOO_DEEP"
 TOO_MANY_ALIASES = "TOO_MANY_ALIASES"
 TOO_MANY_IDS = "TOO_MANY_IDS"
 LIST_TOO_LONG = "LIST_TOO_LONG"
+QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 
 # The argument of `nodes` naming the objects to return: its IDs count as objects, not items.
 NODE_IDS = "ids"
@@ -80,6 +88,9 @@ class Measure:
     aliases: int = 0
     depth: int = -1  # the deepest field's nesting, -1 if no field
     deepest: tuple[str, ...] = ()  # the response path of the deepest field
+    # Its top-level selection set, fragments expanded: fields by response key, and spreads.
+    top_keys: dict[str, int] = field(default_factory=dict)
+    top_spreads: int = 0
 
     @property
     def cost(self) -> int:
@@ -100,11 +111,22 @@ class _Spread:
 
 
 @dataclass
+class _SelectionSet:
+    """One selection set as written (inline fragments merged into it): its fields by response
+    key, and the fragments it spreads."""
+
+    keys: dict[str, int] = field(default_factory=dict)
+    spreads: list[str] = field(default_factory=list)
+
+
+@dataclass
 class _Definition:
-    """An operation's or a fragment's own measure, and the spreads still to add to it."""
+    """An operation's or a fragment's own measure, the spreads still to add to it, and its
+    selection sets (the first is the definition's own)."""
 
     measure: Measure = field(default_factory=Measure)
     spreads: list[_Spread] = field(default_factory=list)
+    sets: list[_SelectionSet] = field(default_factory=lambda: [_SelectionSet()])
 
 
 class _Measuring:
@@ -128,12 +150,14 @@ class _Measuring:
         self._own: dict[str, _Definition | None] = {}
         self._variable_lists: dict[str, tuple[int, list]] = {}
         self._reported_variables: set[str] = set()
+        self._operations_own: list[_Definition] = []
 
     # definitions -------------------------------------------------------------------------
 
     def operation(self, operation: OperationDefinitionNode) -> Measure:
         root = self.schema.get_root_type(operation.operation)
         own = self._definition(operation.selection_set, root)
+        self._operations_own.append(own)
         for spread in own.spreads:
             self._resolve(spread.name)
         return self._combined(own)
@@ -183,32 +207,61 @@ class _Measuring:
                 depth = spread.level + inner.depth
                 if depth > measure.depth:
                     measure.depth, measure.deepest = depth, spread.path + inner.deepest
+        measure.top_keys, measure.top_spreads = self._expanded(own.sets[0])
         return measure
+
+    def _expanded(self, selection_set: _SelectionSet) -> tuple[dict[str, int], int]:
+        """(fields by response key, fragments spread) of a selection set, fragments expanded."""
+        keys, spreads = dict(selection_set.keys), 0
+        for name in selection_set.spreads:
+            inner = self.measured.get(name, NOTHING)
+            spreads += 1 + inner.top_spreads
+            for key, count in inner.top_keys.items():
+                keys[key] = keys.get(key, 0) + count
+        return keys, spreads
+
+    def merge_pairs(self) -> int:
+        """The pairs of selections graphql-core's OverlappingFieldsCanBeMerged rule compares
+        in the whole document, at most: in each selection set as written, fragments expanded,
+        every two fields of one response key and every two fragments spread side by side."""
+        for name in self.fragments:
+            self._resolve(name)  # unused fragments are validated too
+        definitions = [self._own[name] for name in self.fragments]
+        definitions += self._operations_own
+        pairs = 0
+        for own in definitions:
+            for selection_set in own.sets if own is not None else ():
+                keys, spreads = self._expanded(selection_set)
+                pairs += spreads * (spreads - 1) // 2
+                pairs += sum(count * (count - 1) // 2 for count in keys.values())
+        return pairs
 
     # selections --------------------------------------------------------------------------
 
     def _definition(self, selection_set, parent_type) -> _Definition:
         own = _Definition()
-        self._selections(own, selection_set, parent_type, 1, 0, ())
+        self._selections(own, own.sets[0], selection_set, parent_type, 1, 0, ())
         return own
 
-    def _selections(self, own, selection_set, parent_type, pages, level, path):
+    def _selections(self, own, written, selection_set, parent_type, pages, level, path):
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                self._field(own, selection, parent_type, pages, level, path)
+                self._field(own, written, selection, parent_type, pages, level, path)
             elif isinstance(selection, InlineFragmentNode):
                 inner = parent_type
                 if selection.type_condition is not None:
                     inner = type_from_ast(self.schema, selection.type_condition)
-                self._selections(own, selection.selection_set, inner, pages, level, path)
+                self._selections(own, written, selection.selection_set, inner, pages, level, path)
             elif isinstance(selection, FragmentSpreadNode):
                 own.spreads.append(_Spread(selection.name.value, pages, level, path))
+                written.spreads.append(selection.name.value)
 
-    def _field(self, own, node: FieldNode, parent_type, pages, level, path):
+    def _field(self, own, written, node: FieldNode, parent_type, pages, level, path):
         measure = own.measure
         name = node.name.value
         key = node.alias.value if node.alias else name
         here = (*path, key)
+        written.keys[key] = written.keys.get(key, 0) + 1
         measure.selections += 1
         if node.alias:
             measure.aliases += 1
@@ -221,7 +274,9 @@ class _Measuring:
         introspection = name.startswith("__")
         inner_level = None if introspection or level is None else level + 1
         inner_type = get_named_type(definition.type) if definition is not None else None
-        self._selections(own, node.selection_set, inner_type, pages, inner_level, here)
+        inner = _SelectionSet()
+        own.sets.append(inner)
+        self._selections(own, inner, node.selection_set, inner_type, pages, inner_level, here)
 
     def _arguments(self, own, node: FieldNode, definition, pages) -> int:
         """Count the field's list arguments into ``own``; return how many objects each of the
@@ -448,15 +503,28 @@ def _refusals(operation: OperationDefinitionNode, measure: Measure) -> list[Grap
     return errors
 
 
-def document_limits(schema, document, variables) -> list[GraphQLError]:
+def document_limits(schema, document, variables, *, validating: bool = True) -> list[GraphQLError]:
     """The refusals of ``document`` under the project's limits (empty if it is within them).
 
-    Every operation in the document is checked, whichever is to run.
+    Every operation in the document is checked, whichever is to run. ``validating``: the
+    document is about to be validated (it is not a trusted document, validated at load), so
+    the work of validation is bounded too.
     """
     measuring = _Measuring(schema, document, variables)
     errors = []
     for operation in measuring.operations:
         errors.extend(_refusals(operation, measuring.operation(operation)))
+    limit = settings.GRAPHQL_MAX_MERGE_CHECKS
+    if validating and not errors and (checks := measuring.merge_pairs()) > limit:
+        checks, words = _count(checks)
+        errors.append(
+            GraphQLError(
+                f"Checking this document would compare {words} pairs of fields of one name or "
+                f"of fragments spread side by side; the limit is {limit}. Select each field "
+                "once per selection set and spread fewer fragments side by side.",
+                extensions={"code": QUERY_TOO_COMPLEX, "checks": checks, "limit": limit},
+            )
+        )
     return measuring.errors + errors
 
 
@@ -469,7 +537,10 @@ class DocumentLimits(SchemaExtension):
         # still to be checked.
         if not context.pre_execution_errors and context.graphql_document is not None:
             errors = document_limits(
-                context.schema._schema, context.graphql_document, context.variables
+                context.schema._schema,
+                context.graphql_document,
+                context.variables,
+                validating=context.pre_execution_errors is None,
             )
             if errors:
                 # strawberry then skips graphql-core's validation and answers these.
