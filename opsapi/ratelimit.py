@@ -42,7 +42,7 @@ class Rate:
         return f"{self.requests} requests per {_UNIT_NAMES[self.seconds]}"
 
 
-def parse_rate(text: str) -> Rate | None:
+def parse_rate(text: str, setting: str = "GRAPHQL_RATE_LIMIT") -> Rate | None:
     """``"600/m"`` (also ``/s``, ``/h``, ``/d``) as a :class:`Rate`; empty or ``"0/..."`` turns
     the limit off (None). Anything else is a configuration error, reported at once."""
     if not text or not text.strip():
@@ -50,7 +50,7 @@ def parse_rate(text: str) -> Rate | None:
     match = _RATE.match(text)
     if match is None:
         raise ImproperlyConfigured(
-            f"GRAPHQL_RATE_LIMIT {text!r} is not a rate: write requests/unit, e.g. '600/m' "
+            f"{setting} {text!r} is not a rate: write requests/unit, e.g. '600/m' "
             "(units s, m, h, d), or leave it empty for no limit."
         )
     requests = int(match.group(1))
@@ -97,15 +97,20 @@ def retry_after(identity: str, rate: Rate, *, now: float | None = None) -> int |
     """Count one request by ``identity``; None while it is within ``rate``, else the seconds
     until its next window opens (at least 1)."""
     now = time.time() if now is None else now
-    window = int(now // rate.seconds)
+    key, window = _window_key(identity, rate, now)
     try:
-        count = _count(f"ratelimit:{identity}:{window}", ttl=2 * rate.seconds)
+        count = _count(key, ttl=2 * rate.seconds)
     except (RedisError, OSError) as error:
         _warn_uncounted(error)
         return None
     if count <= rate.requests:
         return None
     return max(1, math.ceil((window + 1) * rate.seconds - now))
+
+
+def _window_key(identity: str, rate: Rate, now: float) -> tuple[str, int]:
+    window = int(now // rate.seconds)
+    return f"ratelimit:{identity}:{window}", window
 
 
 def user_retry_after(user) -> tuple[Rate, int] | None:
@@ -116,3 +121,36 @@ def user_retry_after(user) -> tuple[Rate, int] | None:
         return None
     wait = retry_after(f"user:{user.pk}", rate)
     return None if wait is None else (rate, wait)
+
+
+def failed_authentication_rate() -> Rate | None:
+    return parse_rate(settings.AUTH_FAILURE_RATE_LIMIT, "AUTH_FAILURE_RATE_LIMIT")
+
+
+def address_retry_after(address: str) -> tuple[Rate, int] | None:
+    """For a client ``address`` about to present a token: None if it may, else (the rate,
+    the seconds to wait) because its failed authentications this window reached
+    ``AUTH_FAILURE_RATE_LIMIT``. Looking does not count; :func:`count_failed_authentication`
+    does. While an address is over the limit none of its tokens is even looked up, so a
+    guesser learns nothing from a right guess either."""
+    rate = failed_authentication_rate()
+    if rate is None:
+        return None
+    now = time.time()
+    key, window = _window_key(f"authfail:{address}", rate, now)
+    try:
+        count = cache.get(key, 0)
+    except (RedisError, OSError) as error:
+        _warn_uncounted(error)
+        return None
+    if count < rate.requests:
+        return None
+    return rate, max(1, math.ceil((window + 1) * rate.seconds - now))
+
+
+def count_failed_authentication(address: str) -> None:
+    """Count one failed authentication (a malformed, invalid, expired or revoked token) by
+    ``address``."""
+    rate = failed_authentication_rate()
+    if rate is not None:
+        retry_after(f"authfail:{address}", rate)

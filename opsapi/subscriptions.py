@@ -1,14 +1,26 @@
-"""Live updates: GraphQL subscriptions over WebSocket at ``/graphql/`` (graphql-transport-ws).
+"""The WebSocket transport of the operation pipeline (opsapi.graphql.pipeline): queries,
+mutations and subscriptions over ``/graphql/``, speaking graphql-transport-ws only.
 
-A connection authenticates once, in its ``connection_init`` message: API clients send
-``{"Authorization": "Bearer <token>"}`` as its payload; a browser page may instead rely on its
-session cookie. An unauthenticated connection is closed with 4403 (Forbidden) before any
-subscription starts. Browsers' cookies cannot be used from other sites' pages: strawberry
-refuses handshakes whose Origin is neither the server's own nor in ``CSRF_TRUSTED_ORIGINS``.
+A handshake that offers no ``graphql-transport-ws`` subprotocol (the legacy ``graphql-ws``
+included) is refused, as is any other path. A connection authenticates once, in its
+``connection_init`` message: API clients send ``{"Authorization": "Bearer <token>"}`` as its
+payload; a browser page may instead rely on its session cookie. An unauthenticated connection
+is closed with 4403 (Forbidden) before any operation starts; one from an address over the
+failed-authentication limit with 4429. Browsers' cookies cannot be used from other sites'
+pages: strawberry refuses handshakes whose Origin is neither the server's own nor in
+``CSRF_TRUSTED_ORIGINS``.
+
+Each ``subscribe`` is one operation of the pipeline: it counts against its user's rate limit,
+its payload's shape and document are checked, and a refusal (``BAD_REQUEST``,
+``GRAPHQL_PARSE_FAILED``, ``RATE_LIMITED``, the trusted-document codes) is an ``error`` message
+for that operation id alone; the connection and its other operations go on. Queries and
+mutations run to their end in a worker thread exactly as over HTTP, their result's
+``extensions.requestId`` naming the request id their history records and audit reads carry.
+A message that is not a protocol message at all (not JSON, no ``type``, a ``subscribe``
+without a string ``id``) closes the connection with 4400, as the protocol prescribes.
 
 Each connection may hold ``SUBSCRIPTIONS_PER_CONNECTION`` operations at once; one more gets a
-"Subscription limit reached" error and the others go on. Any other path is refused at the
-handshake.
+"Subscription limit reached" error and the others go on.
 
 A channel layer that fails (Redis down) does not end the connection: its subscriptions are
 told, report the interruption to the client and resume once the layer is back
@@ -19,18 +31,29 @@ import asyncio
 import datetime
 import logging
 from collections.abc import Awaitable, Callable, Iterator
+from types import SimpleNamespace
 
-from channels.auth import AuthMiddlewareStack
-from channels.db import database_sync_to_async
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.routing import URLRouter
+from channels.sessions import SessionMiddlewareStack
 from django.conf import settings
+from django.contrib.auth import get_user
+from django.db import close_old_connections, connection
 from django.urls import path, re_path
 from strawberry.channels import GraphQLWSConsumer
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
+from strawberry.types.graphql import OperationType
 
-from opsapi.accounts.authentication import bearer_token
-from opsapi.accounts.services import user_for_token
+from opsapi.audit.context import new_request_id, request_context
+from opsapi.graphql import pipeline
+from opsapi.graphql.errors import INTERNAL_SERVER_ERROR
+from opsapi.graphql.pipeline import Refusal
 from opsapi.graphql.scoping import SubscriptionContext
 
 logger = logging.getLogger("opsapi.subscriptions")
@@ -62,23 +85,175 @@ async def with_one_retry(call: Callable[[], Awaitable]):
         return await call()
 
 
-@database_sync_to_async
+# Close codes of the protocol (graphql-transport-ws) this transport uses.
+CLOSE_INVALID_MESSAGE = 4400
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_DUPLICATE_ID = 4409
+CLOSE_TOO_MANY_REQUESTS = 4429
+
+_EXECUTABLE = frozenset({OperationType.QUERY, OperationType.MUTATION})
+
+
+def _as_a_request(function: Callable) -> Callable:
+    """``function`` run as Django runs a request's view: stale database connections closed
+    before and after it (except inside a transaction block, which only a test holds open)."""
+
+    def run(*args):
+        if not connection.in_atomic_block:
+            close_old_connections()
+        try:
+            return function(*args)
+        finally:
+            if not connection.in_atomic_block:
+                close_old_connections()
+
+    return run
+
+
+async def in_worker_thread(function: Callable, *args):
+    """``function(*args)`` in a thread of its own, as Django runs a sync view under ASGI."""
+    async with ThreadSensitiveContext():
+        return await sync_to_async(_as_a_request(function), thread_sensitive=True)(*args)
+
+
 def connection_user(params: dict, scope: dict):
     """The active user a connection authenticates as: by the token in its ``connection_init``
-    payload if it sends one (it must then be valid), else by its session cookie; or None."""
+    payload if it sends one (it must then be valid; pipeline.user_for_credentials), else by its
+    session cookie; or None."""
     header = params.get("Authorization", params.get("authorization"))
     if header is not None:
-        raw = bearer_token(header) if isinstance(header, str) else None
-        return user_for_token(raw) if raw else None
-    user = scope.get("user")
-    if user is not None and user.is_authenticated and user.is_active:
+        client = scope.get("client") or ("",)
+        try:
+            return pipeline.user_for_credentials(header, client[0])
+        except Refusal as refusal:
+            if refusal.code == pipeline.RATE_LIMITED:
+                raise
+            return None
+    session = scope.get("session")
+    if session is None:
+        return None
+    # Django's own session authentication (get_user reads nothing but ``.session``).
+    user = get_user(SimpleNamespace(session=session))
+    if user.is_authenticated and user.is_active:
         return user
     return None
 
 
+def prepare_operation(payload, user) -> tuple[pipeline.OperationParams, OperationType]:
+    """Steps 1 to 4 of the pipeline for one ``subscribe`` payload (raises Refusal)."""
+    pipeline.admit(user)
+    params = pipeline.operation_params(payload, user)
+    return params, pipeline.operation_type(params)
+
+
+class OpsTransportWSHandler(BaseGraphQLTransportWSHandler):
+    """strawberry's graphql-transport-ws handler with every operation going through the
+    pipeline, and malformed messages answered per the protocol rather than with a server
+    error."""
+
+    async def handle_message(self, message) -> None:
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            await self.handle_invalid_message("Invalid message: a JSON object with a 'type'.")
+            return
+        await super().handle_message(message)
+
+    async def handle_connection_init(self, message) -> None:
+        if message.get("payload") is None:  # optional in the protocol
+            message = {**message, "payload": {}}
+        try:
+            await super().handle_connection_init(message)
+        except Refusal as refusal:
+            await self.websocket.close(code=CLOSE_TOO_MANY_REQUESTS, reason=refusal.message[:120])
+
+    async def handle_subscribe(self, message) -> None:
+        if not self.connection_acknowledged:
+            await self.websocket.close(code=CLOSE_UNAUTHORIZED, reason="Unauthorized")
+            return
+        operation_id = message.get("id")
+        if not isinstance(operation_id, str) or not operation_id:
+            await self.handle_invalid_message("Invalid message: 'id' must be a non-empty string.")
+            return
+        if operation_id in self.operations:
+            reason = f"Subscriber for {operation_id[:60]} already exists"
+            await self.websocket.close(code=CLOSE_DUPLICATE_ID, reason=reason)
+            return
+        limit = self.max_subscriptions_per_connection
+        if limit is not None and len(self.operations) >= limit:
+            await self.refuse(
+                operation_id, Refusal("Subscription limit reached", "TOO_MANY_OPERATIONS")
+            )
+            return
+        try:
+            params, kind = await in_worker_thread(
+                prepare_operation, message.get("payload"), self.context.user
+            )
+        except Refusal as refusal:
+            await self.refuse(operation_id, refusal)
+            return
+        operation = Operation(
+            self, operation_id, params.query, params.variables, params.operation_name
+        )
+        if kind in _EXECUTABLE:
+            operation.task = asyncio.create_task(self.run_to_end(operation, params))
+        else:
+            operation.task = asyncio.create_task(self.run_operation(operation))
+        operation.task.add_done_callback(self._task_done)
+        self.operations[operation_id] = operation
+
+    async def refuse(self, operation_id: str, refusal: Refusal) -> None:
+        """The ``error`` message for one operation that never started."""
+        await self.send_message(
+            {"id": operation_id, "type": "error", "payload": [refusal.formatted]}
+        )
+
+    def execute(self, params: pipeline.OperationParams):
+        """Step 5 of the pipeline, as a request of its own (in a worker thread)."""
+        with request_context(new_request_id()) as request_id:
+            result = pipeline.execute(
+                params,
+                context=self.context,
+                root_value=self.root_value,
+                allowed_operation_types=_EXECUTABLE,
+            )
+        result.extensions = {**(result.extensions or {}), "requestId": request_id}
+        return result
+
+    async def run_to_end(self, operation: Operation, params: pipeline.OperationParams) -> None:
+        """A query or mutation: one ``next`` and ``complete``, or one ``error``."""
+        try:
+            result = await in_worker_thread(self.execute, params)
+        except Exception:
+            logger.exception("WebSocket operation failed")
+            errors = [Refusal("Internal server error.", INTERNAL_SERVER_ERROR).formatted]
+        else:
+            errors = (
+                pipeline.formatted_errors(result.errors)
+                if pipeline.is_request_error(result)
+                else None
+            )
+        if errors is not None:
+            await operation.send_operation_message(
+                {"id": operation.id, "type": "error", "payload": errors}
+            )
+            return
+        await operation.send_next(result)
+        await operation.send_operation_message({"id": operation.id, "type": "complete"})
+
+
 class OpsGraphQLWSConsumer(GraphQLWSConsumer):
-    """strawberry's WebSocket consumer behind the project's authentication, outliving an
-    outage of the channel layer."""
+    """strawberry's WebSocket consumer with the pipeline's handler, outliving an outage of
+    the channel layer."""
+
+    graphql_transport_ws_handler_class = OpsTransportWSHandler
+
+    async def connect(self) -> None:
+        # Refused at the handshake, before anything else runs, unless the client speaks the
+        # one protocol served.
+        if GRAPHQL_TRANSPORT_WS_PROTOCOL not in self.scope.get("subprotocols", ()):
+            await self.close()
+            return
+        await super().connect()
 
     # channels' AsyncConsumer.__call__ sets `channel_receive` to the layer's receive for this
     # connection's channel and dispatches what it returns for the life of the connection; an
@@ -113,7 +288,9 @@ class OpsGraphQLWSConsumer(GraphQLWSConsumer):
         return SubscriptionContext(ws=request)
 
     async def on_ws_connect(self, context: SubscriptionContext):
-        user = await connection_user(context.connection_params or {}, context.ws.scope)
+        user = await in_worker_thread(
+            connection_user, context.connection_params or {}, context.ws.scope
+        )
         if user is None:
             raise ConnectionRejectionError(
                 {"message": "Authentication required: send {'Authorization': 'Bearer <token>'}."}
@@ -133,13 +310,15 @@ def websocket_application():
     """The ASGI application serving WebSocket connections."""
     from opsapi.schema import schema
 
-    return AuthMiddlewareStack(
+    # Sessions are read lazily, in the operation's worker thread (connection_user).
+    return SessionMiddlewareStack(
         URLRouter(
             [
                 path(
                     "graphql/",
                     OpsGraphQLWSConsumer.as_asgi(
                         schema=schema,
+                        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
                         max_subscriptions_per_connection=settings.SUBSCRIPTIONS_PER_CONNECTION,
                         allowed_origins=settings.CSRF_TRUSTED_ORIGINS,
                         connection_init_wait_timeout=CONNECTION_INIT_TIMEOUT,

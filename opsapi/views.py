@@ -16,12 +16,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
 from strawberry.django.views import GraphQLView
 from strawberry.http.parse_content_type import parse_content_type
-from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
 from opsapi.accounts.authentication import authenticate_request
+from opsapi.graphql import pipeline
 from opsapi.graphql.errors import INTERNAL_SERVER_ERROR, error_response
-from opsapi.ratelimit import user_retry_after
+from opsapi.graphql.pipeline import BAD_REQUEST, Refusal
 
 logger = logging.getLogger("opsapi.views")
 
@@ -30,12 +31,10 @@ GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
 
 # Codes of errors about the HTTP request itself.
-BAD_REQUEST = "BAD_REQUEST"
 METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
 NOT_ACCEPTABLE = "NOT_ACCEPTABLE"
 PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
 UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
-RATE_LIMITED = "RATE_LIMITED"
 
 _HTTP_ERROR_CODES = {
     405: METHOD_NOT_ALLOWED,
@@ -83,18 +82,8 @@ def response_media_type(request) -> str | None:
     return best
 
 
-def is_request_error(result) -> bool:
-    """Whether ``result`` failed before execution (parse, validation, variables, limits): no
-    data, and no error belongs to a field. Such a result carries no ``data`` entry."""
-    return (
-        result.data is None
-        and bool(result.errors)
-        and all(error.path is None for error in result.errors)
-    )
-
-
 class OpsGraphQLView(GraphQLView):
-    """strawberry's Django view behind the project's authentication and rate limit, speaking
+    """The HTTP transport of the operation pipeline (opsapi.graphql.pipeline), speaking
     GraphQL over HTTP: GET for queries only (405 for a mutation), POST with a JSON body
     (415 otherwise, 413 when too large), ``application/graphql-response+json`` with its status
     codes when asked for, and every refusal a GraphQL-shaped JSON error."""
@@ -130,17 +119,10 @@ class OpsGraphQLView(GraphQLView):
         rejected = authenticate_request(request)
         if rejected is not None:
             return rejected
-        limited = user_retry_after(request.user)
-        if limited is not None:
-            rate, wait = limited
-            response = error_response(
-                f"Too many requests: the limit is {rate}. Try again in {wait} seconds.",
-                RATE_LIMITED,
-                429,
-                retryAfter=wait,
-            )
-            response["Retry-After"] = str(wait)
-            return response
+        try:
+            pipeline.admit(request.user)
+        except Refusal as refusal:
+            return refusal.http_response()
         adapter = self.request_adapter_class(request)
         if self.accepted_type is None and not self.should_render_graphql_ide(adapter):
             return self.http_error(
@@ -149,6 +131,8 @@ class OpsGraphQLView(GraphQLView):
             )
         try:
             return self.run(request=request)
+        except Refusal as refusal:
+            return refusal.http_response()
         except HTTPException as error:
             response = self.http_error(error.status_code, error.reason)
             if error.status_code == 405:
@@ -161,6 +145,8 @@ class OpsGraphQLView(GraphQLView):
     # --- reading the request ---------------------------------------------------------------
 
     def parse_http_body(self, request):
+        """The operation of a GET's parameters or a POST's JSON body, through the pipeline's
+        checks of its shape and its document (opsapi.graphql.pipeline.operation_params)."""
         if request.method == "POST":
             content_type, _ = parse_content_type(request.content_type or "")
             if content_type != JSON:
@@ -179,7 +165,10 @@ class OpsGraphQLView(GraphQLView):
                     400,
                     'The request body must be a JSON object: {"query": "...", "variables": {}}.',
                 )
-        return super().parse_http_body(request)
+            data = self.parse_json(body)
+        else:
+            data = self.parse_query_params(request.query_params)
+        return pipeline.operation_params(data, request.request.user)
 
     def decode_json(self, data):
         try:
@@ -189,26 +178,31 @@ class OpsGraphQLView(GraphQLView):
 
     # --- running it ------------------------------------------------------------------------
 
-    def execute_single(self, **kwargs):
+    def execute_single(
+        self, request, request_adapter, sub_response, context, root_value, request_data
+    ):
+        """Run the operation through the pipeline; GET runs queries only (405 otherwise)."""
         try:
-            return super().execute_single(**kwargs)
-        except HTTPException as error:
-            cause = error.__cause__
-            if (
-                kwargs["request_adapter"].method == "GET"
-                and isinstance(cause, InvalidOperationTypeError)
-                and cause.operation_type == OperationType.MUTATION
-            ):
+            return pipeline.execute(
+                request_data,
+                context=context,
+                root_value=root_value,
+                allowed_operation_types=OperationType.from_http(request_adapter.method),
+            )
+        except CannotGetOperationTypeError as error:
+            raise HTTPException(400, error.as_http_error_reason()) from error
+        except InvalidOperationTypeError as error:
+            if request_adapter.method == "GET" and error.operation_type == OperationType.MUTATION:
                 refusal = HTTPException(405, "Mutations must be sent with POST: GET runs queries.")
                 refusal.allow = "POST"
                 raise refusal from error
-            raise
+            raise HTTPException(400, error.as_http_error_reason(request_adapter.method)) from error
 
     # --- answering -------------------------------------------------------------------------
 
     def process_result(self, request, result):
         body = super().process_result(request, result)
-        if self.media_type == GRAPHQL_RESPONSE_JSON and is_request_error(result):
+        if self.media_type == GRAPHQL_RESPONSE_JSON and pipeline.is_request_error(result):
             del body["data"]
         return body
 

@@ -22,11 +22,17 @@ class SubscriptionContext:
     connection_params: dict | None = None
 
 
+def context_user(context):
+    """The user of an operation's context: the WebSocket connection's, or the HTTP request's
+    (None if the context has neither)."""
+    if isinstance(context, SubscriptionContext):
+        return context.user
+    return getattr(getattr(context, "request", None), "user", None)
+
+
 def current_user(info: Info):
     """The authenticated user of the request or WebSocket connection being served."""
-    if isinstance(info.context, SubscriptionContext):
-        return info.context.user
-    return info.context.request.user
+    return context_user(info.context)
 
 
 class VisibleRows:

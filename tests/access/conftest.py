@@ -21,10 +21,12 @@ from coordination.models import CoordinationAction, Incident, IncidentUpdate
 from coordination.services import add_incident_update, share_incident
 from opsapi.accounts.access import AUDITOR, OPS_OFFICER, PARTNER_USER
 from opsapi.accounts.models import PartnerMembership
+from opsapi.accounts.services import issue_token
 from opsapi.audit.tracking import save_with_history
 from partners.models import Contact, Partner
 from tests.factories import make_action, make_contact, make_incident, make_partner
 from tests.graphql import GraphQLClient
+from tests.wsclient import InProcessGraphQLWebSocket
 
 # Columns of the matrix in docs/access.md (anonymous has no user).
 OFFICER, PARTNER, AUDITOR_ROLE, ADMINISTRATOR, NO_ROLE, ANONYMOUS = (
@@ -41,6 +43,12 @@ ROLES = (OFFICER, PARTNER, AUDITOR_ROLE, ADMINISTRATOR, NO_ROLE)
 TRACKED = (Incident, IncidentUpdate, CoordinationAction, Partner, Contact)
 
 
+# The transports every GraphQL rule is proven on: the HTTP view with the role's session, and
+# the WebSocket application with the role's API token (tests.wsclient, in process).
+HTTP, WEBSOCKET = "http", "websocket"
+TRANSPORTS = (HTTP, WEBSOCKET)
+
+
 @dataclasses.dataclass
 class World:
     users: dict
@@ -49,9 +57,14 @@ class World:
     incidents: dict
     updates: dict
     actions: dict
+    tokens: dict
+    transport: str = HTTP
 
-    def client(self, role: str) -> GraphQLClient:
-        """A GraphQL client for ``role`` (session cookie, through the real view)."""
+    def client(self, role: str):
+        """A GraphQL client for ``role`` over the test's transport: the HTTP view (session
+        cookie) or the WebSocket application (API token in connection_init)."""
+        if self.transport == WEBSOCKET:
+            return InProcessGraphQLWebSocket(self.tokens.get(role))
         if role == ANONYMOUS:
             from django.test import Client
 
@@ -171,7 +184,13 @@ def build_world() -> World:
     }
     for name, incident in incidents.items():
         incidents[name] = Incident.objects.get(pk=incident.pk)  # current version
+    administrator = users[ADMINISTRATOR]
+    tokens = {
+        name: issue_token(user=user, name="access tests", actor=administrator)[1]
+        for name, user in users.items()
+    }
     return World(
+        tokens=tokens,
         users=users,
         partners={"alpha": alpha, "bravo": bravo},
         contacts=contacts,
@@ -179,6 +198,22 @@ def build_world() -> World:
         updates=updates,
         actions=actions,
     )
+
+
+def pytest_generate_tests(metafunc):
+    """Every test of the world runs over each transport, unless marked ``http_only`` (pages
+    and downloads, which only HTTP serves)."""
+    if "transport" in metafunc.fixturenames and not metafunc.definition.get_closest_marker(
+        "http_only"
+    ):
+        metafunc.parametrize("transport", TRANSPORTS, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def transport(request, world):
+    world.transport = getattr(request, "param", HTTP)
+    yield world.transport
+    world.transport = HTTP
 
 
 @pytest.fixture(scope="module")

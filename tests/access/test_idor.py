@@ -672,6 +672,7 @@ def test_every_mutation_taking_an_id_is_walked():
 # --- the export and the admin -----------------------------------------------------------------
 
 
+@pytest.mark.http_only
 def test_the_export_gives_partner_users_nothing_whatever_they_ask(world, hidden):
     client = Client()
     client.force_login(world.users[PARTNER])
@@ -711,6 +712,7 @@ ADMIN_URLS = [
 @pytest.mark.parametrize("staff", [False, True], ids=["partner user", "partner user made staff"])
 @pytest.mark.parametrize(("path", "kind", "name"), ADMIN_URLS, ids=[p for p, *_ in ADMIN_URLS])
 @pytest.mark.parametrize("page", ["change", "history", "delete"])
+@pytest.mark.http_only
 def test_admin_pages_of_hidden_rows_answer_like_missing_ones(
     world, hidden, staff, path, kind, name, page
 ):

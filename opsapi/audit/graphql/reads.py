@@ -33,7 +33,7 @@ from opsapi.accounts.graphql.types import UserType
 from opsapi.audit.chain import AuditJSONEncoder
 from opsapi.audit.models import AuditAccess
 from opsapi.graphql.ids import filter_pk
-from opsapi.graphql.scoping import current_user
+from opsapi.graphql.scoping import context_user, current_user
 
 logger = logging.getLogger("opsapi.audit")
 
@@ -113,7 +113,7 @@ class RecordAuditReads(SchemaExtension):
     def on_execute(self):
         yield
         context = self.execution_context
-        user = getattr(getattr(context.context, "request", None), "user", None)
+        user = context_user(context.context)
         if context.graphql_document is None or user is None or not user.is_authenticated:
             return
         # A field is named in the query text itself (aliases and fragments cannot hide its
