@@ -15,7 +15,7 @@ from opsapi.audit.graphql.types import history_entry_type
 from opsapi.audit.trail import trails
 from opsapi.graphql.compiled import CompiledReads
 from opsapi.graphql.deadline import Deadline, DeadlineExecutionContext
-from opsapi.graphql.errors import ClientFacingErrors
+from opsapi.graphql.errors import ClientFacingErrors, ClientFacingSchema
 from opsapi.graphql.introspection import IntrospectionPolicy
 from opsapi.graphql.limits import limit_extensions
 from opsapi.graphql.pages import PageSizes
@@ -44,7 +44,7 @@ class Subscription(CoordinationSubscription):
     pass
 
 
-schema = strawberry.Schema(
+schema = ClientFacingSchema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,

@@ -291,6 +291,9 @@ LOGGING = {
         },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # The API logs each refused request itself, once, with its error code
+    # (opsapi.graphql.errors); Django's own "Bad Request: /graphql/" line is left for 5xx.
+    "loggers": {"django.request": {"level": "ERROR"}},
 }
 
 # --- Production behind a TLS proxy (docs/production.md) ---------------------------------------
