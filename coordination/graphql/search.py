@@ -18,6 +18,7 @@ from coordination import models as coordination_models
 from coordination.graphql.types import Incident
 from coordination.search import INCIDENT, PARTNER, InvalidSearch, SearchHit, search
 from opsapi.graphql.errors import BadInput
+from opsapi.graphql.pages import NotACursor, cursor_numbers, encode_cursor
 from opsapi.graphql.scoping import current_user
 from partners import models as partners_models
 from partners.graphql.types import Partner
@@ -50,18 +51,15 @@ class SearchConnection:
 
 
 def _cursor(position: int) -> str:
-    return relay.to_base64(CURSOR_PREFIX, position)
+    return encode_cursor(CURSOR_PREFIX, position)
 
 
 def _position_after(cursor: str) -> int:
-    """The position of the hit a cursor from this field names; BadInput for any other."""
-    try:
-        prefix, position = relay.from_base64(cursor)
-    except (ValueError, TypeError):
-        prefix, position = None, ""
-    if prefix != CURSOR_PREFIX or not position.isdigit():
-        raise BadInput("'after' is not a cursor returned by search.", argument="after")
-    return int(position)
+    """The position of the hit a cursor from this field names; NotACursor for any other."""
+    numbers = cursor_numbers(cursor, CURSOR_PREFIX)
+    if numbers is None:
+        raise NotACursor("after", "search")
+    return numbers[0]
 
 
 def _fields_named(field_nodes, name: str, fragments) -> list[FieldNode]:

@@ -7,17 +7,16 @@ asked for its next rows after the cursor with the row-comparison form
 the ``a < x OR (a = x AND b < y)`` form does not), and the tables' pages are merged in SQL.
 """
 
-import base64
 import dataclasses
 import datetime
 import functools
-import json
 
 from django.apps import apps
 from django.db import connection
 from strawberry import relay
 
 from opsapi.graphql.ids import type_name_of
+from opsapi.graphql.pages import cursor_numbers, encode_cursor
 
 HISTORY_ACTIONS = ("+", "~", "-")
 
@@ -56,6 +55,13 @@ def trail_of(model) -> Trail:
     return next(t for t in trails() if t.model is model)
 
 
+# Cursors count microseconds from the first instant a datetime holds, so that every record's
+# time is a non-negative number (of at most 18 digits).
+_ORIGIN = datetime.datetime.min.replace(tzinfo=datetime.UTC)
+_MICROSECOND = datetime.timedelta(microseconds=1)
+CURSOR_PREFIX = "auditlog"
+
+
 @dataclasses.dataclass(frozen=True)
 class Position:
     """Where a record stands in the trail: the keyset cursor."""
@@ -65,20 +71,22 @@ class Position:
     history_id: int
 
     def encode(self) -> str:
-        payload = json.dumps([self.at.isoformat(), self.rank, self.history_id])
-        return base64.urlsafe_b64encode(payload.encode()).decode()
+        return encode_cursor(
+            CURSOR_PREFIX, (self.at - _ORIGIN) // _MICROSECOND, self.rank, self.history_id
+        )
 
     @classmethod
     def decode(cls, cursor: str) -> "Position":
         """The position a cursor names; ValueError if it is not one of ours."""
-        try:
-            at, rank, history_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-            position = cls(datetime.datetime.fromisoformat(at), int(rank), int(history_id))
-        except (ValueError, TypeError, UnicodeError, json.JSONDecodeError):
-            raise ValueError("not a trail cursor") from None
-        if position.at.tzinfo is None or not 0 <= position.rank < len(trails()):
+        numbers = cursor_numbers(cursor, CURSOR_PREFIX, parts=3)
+        if numbers is None or not numbers[1] < len(trails()):
             raise ValueError("not a trail cursor")
-        return position
+        microseconds, rank, history_id = numbers
+        try:
+            at = _ORIGIN + microseconds * _MICROSECOND
+        except OverflowError:  # past the last instant a datetime holds
+            raise ValueError("not a trail cursor") from None
+        return cls(at, rank, history_id)
 
 
 @dataclasses.dataclass

@@ -21,6 +21,7 @@ from opsapi.audit.graphql.types import HistoryAction, HistoryEntry
 from opsapi.audit.recording import read_recorded_links
 from opsapi.graphql.connection import DjangoListConnection, connection
 from opsapi.graphql.errors import BadInput
+from opsapi.graphql.pages import NotACursor
 from opsapi.graphql.scoping import current_user
 
 EARLIEST = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
@@ -172,11 +173,9 @@ class AuditQuery:
         flt = _trail_filter(filters)
         limit = settings.GRAPHQL_PAGE_SIZE if first in (None, strawberry.UNSET) else first
         try:
-            position = trail.Position.decode(after) if after else None
+            position = None if after is None else trail.Position.decode(after)
         except ValueError:
-            raise BadInput(
-                "'after' is not a cursor from the audit log.", argument="after"
-            ) from None
+            raise NotACursor("after", "auditLog") from None
         if not roles_of(user).reads_everything:
             empty = relay.PageInfo(
                 has_next_page=False, has_previous_page=False, start_cursor=None, end_cursor=None

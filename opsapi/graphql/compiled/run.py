@@ -23,6 +23,7 @@ from opsapi.graphql.compiled.plan import (
     Unsupported,
     Value,
 )
+from opsapi.graphql.pages import cursor_numbers
 
 CURSOR_PREFIX = relay.Edge.CURSOR_PREFIX
 INT_RANGE = range(-(2**31), 2**31)
@@ -38,8 +39,8 @@ def _start(page) -> tuple[int, int]:
         raise Unsupported("page without first")
     if page.after is None:
         return page.first, 0
-    _, offset = relay.from_base64(page.after)
-    return page.first, int(offset) + 1
+    (offset,) = cursor_numbers(page.after, CURSOR_PREFIX)  # a cursor opsapi.graphql.pages let by
+    return page.first, offset + 1
 
 
 def _ordering(model, tiebreak: bool) -> list[str]:
