@@ -255,6 +255,10 @@ class OpsGraphQLWSConsumer(GraphQLWSConsumer):
             return
         await super().connect()
 
+    async def disconnect(self, code: int) -> None:
+        if self.run_task is not None:  # None: refused at the handshake
+            await super().disconnect(code)
+
     # channels' AsyncConsumer.__call__ sets `channel_receive` to the layer's receive for this
     # connection's channel and dispatches what it returns for the life of the connection; an
     # exception from it (Redis gone) would end the connection, and every subscription with it

@@ -152,8 +152,8 @@ class InProcessGraphQLWebSocket:
         return body["data"]
 
     def exchange(self, messages: list) -> list[WebSocketResponse]:
-        """Send each of ``messages`` on one connection as a ``subscribe`` payload (or, if a
-        message is a dict with a ``type``, as it is), in order; the answers, in order."""
+        """Send each of ``messages`` on one connection, in order, as a ``subscribe`` payload
+        (or as it is, if it is a dict with a ``type`` or an ``id``); the answers, in order."""
         from asgiref.sync import async_to_sync
 
         return async_to_sync(self._exchange)(messages)
@@ -184,7 +184,7 @@ class InProcessGraphQLWebSocket:
                 return [self._closed(answer)] * len(payloads)
             responses = []
             for number, payload in enumerate(payloads):
-                if isinstance(payload, dict) and "type" in payload:
+                if isinstance(payload, dict) and ("type" in payload or "id" in payload):
                     message = payload
                 else:
                     message = {"id": str(number), "type": "subscribe", "payload": payload}
