@@ -124,7 +124,7 @@ def test_a_large_query_is_stopped_between_fields_and_the_connection_serves_the_n
 @committed
 @on_postgresql
 @override_settings(GRAPHQL_DEADLINE_SECONDS=0.3)
-def test_a_statement_waiting_on_a_lock_is_cancelled(officer):
+def test_a_statement_waiting_on_a_lock_is_cancelled(officer, caplog):
     client = GraphQLClient.with_token(token_for(officer))
     make_incident(officer, title="Flooding")
     holder = LockHolder("coordination_incident")
@@ -132,6 +132,7 @@ def test_a_statement_waiting_on_a_lock_is_cancelled(officer):
         # Answered while the lock is still held: the statement was cancelled, not waited out.
         assert_stopped(client(INCIDENTS), 0.3)
         assert statements_waiting_on_a_lock() == 0
+        assert not [r.getMessage() for r in caplog.records if r.exc_info], "no traceback"
         assert client.data(ME) == {"me": {"username": "officer"}}
     finally:
         holder.release()

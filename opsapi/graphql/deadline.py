@@ -70,6 +70,7 @@ __all__ = [
     "DeadlineExceeded",
     "DeadlineExecutionContext",
     "OperationDeadline",
+    "passed",
     "watchdog",
 ]
 
@@ -80,6 +81,13 @@ CANCEL_TIMEOUT = 2.0
 
 # The armed deadline of the operation executing in this context (thread or task).
 _current: ContextVar["OperationDeadline | None"] = ContextVar("opsapi_deadline", default=None)
+
+
+def passed() -> bool:
+    """Whether the deadline of the operation executing here has passed: a database error met
+    then is the deadline's cancel, which the executor answers (callers need not report it)."""
+    deadline = _current.get()
+    return deadline is not None and deadline.expired
 
 
 class DeadlineExceeded(GraphQLError):

@@ -29,6 +29,7 @@ from graphql.execution.values import get_variable_values
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
+from opsapi.graphql import deadline
 from opsapi.graphql.compiled.plan import Operation, Planner, Unsupported, Value
 from opsapi.graphql.compiled.run import Reader
 
@@ -68,7 +69,8 @@ def compiled_data(plan: Operation, context) -> dict | None:
         logger.debug("Compiled read handed over to execution: %s", reason)
         return None
     except DatabaseError:
-        logger.warning("Compiled read failed; executing normally", exc_info=True)
+        if not deadline.passed():  # else its statement was cancelled: execution stops at once
+            logger.warning("Compiled read failed; executing normally", exc_info=True)
         return None
     return data
 
