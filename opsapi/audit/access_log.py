@@ -2,10 +2,11 @@
 
 Each :class:`~opsapi.audit.models.AuditAccess` row carries
 
-- ``sequence``: its place in the log, 1, 2, 3, … with no gaps. Numbers are drawn one writer at a
-  time (:func:`next_sequence` takes a transaction-scoped lock on PostgreSQL; SQLite's
-  ``BEGIN IMMEDIATE`` serializes writers anyway), and a unique index refuses a second entry
-  with the same number;
+- ``sequence``: its place in the log, 1, 2, 3, … with no gaps: the newest committed number
+  plus one (:func:`next_sequence`). A unique index refuses a second entry with the same
+  number, so of two writers that drew the same one, the second fails and draws again
+  (:meth:`~opsapi.audit.models.AuditAccess.record`). A number is only ever taken by a row that
+  commits, since each entry's predecessor was committed when its number was drawn: no gaps;
 - ``record_hash``: HMAC-SHA256, under ``AUDIT_CHAIN_KEY``, of a canonical JSON form of the
   entry's content and its ``sequence`` (:func:`entry_digest`).
 
@@ -22,13 +23,8 @@ import hmac
 import json
 
 from django.conf import settings
-from django.db import connection
 
 from opsapi.audit.chain import AuditJSONEncoder
-
-# Key of the PostgreSQL advisory lock that serializes the numbering: any constant every writer
-# shares (here the bytes of "opsapi.access", cut to a positive 64-bit integer).
-SEQUENCE_LOCK = int.from_bytes(b"opsapi.access", "big") & (2**63 - 1)
 
 # Floats from 1e16 up are written with an exponent by Python (1e+16) and read back from a
 # PostgreSQL jsonb column as integers (10000000000000000).
@@ -36,11 +32,8 @@ _EXPONENT_FROM = 1e16
 
 
 def next_sequence(entries) -> int:
-    """The number of the next entry of ``entries`` (the AuditAccess manager), taken so that no
-    other writer draws it before this transaction ends. Call inside ``transaction.atomic``."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEQUENCE_LOCK])
+    """The number of the next entry of ``entries`` (the AuditAccess manager): one index
+    lookup. Another writer may draw the same; the unique index lets one of them in."""
     newest = entries.order_by("-sequence").values_list("sequence", flat=True).first()
     return (newest or 0) + 1
 

@@ -4,12 +4,15 @@ Both are append-only like the history tables (database triggers on PostgreSQL).
 """
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import IntegrityError, connection, models
 from django.utils import timezone
 
 from opsapi.audit.access_log import entry_digest, next_sequence
 from opsapi.audit.chain import AuditJSONEncoder
 from opsapi.audit.context import current_request_id
+
+# How many times a writer draws a number again after losing it to another writer.
+NUMBERING_ATTEMPTS = 50
 
 
 class AccessLogWriteError(RuntimeError):
@@ -78,8 +81,17 @@ class AuditAccess(models.Model):
     @classmethod
     def record(cls, *, user, operation: str, target: str, arguments: dict) -> "AuditAccess":
         """Put one read on the record, with the current request (or command run) id: the one
-        way an entry is written, numbered next in the log and sealed."""
-        with transaction.atomic():
+        way an entry is written, numbered next in the log and sealed.
+
+        Two statements: the number, the row. Outside a transaction (as requests and commands
+        run), a writer whose number another took meanwhile (the unique index refuses it) draws
+        the next one and seals again. Inside one it cannot (PostgreSQL aborts the transaction
+        at the refusal): the IntegrityError goes to the caller, who may hold a savepoint (as
+        RecordAuditReads does)."""
+        attempts = 0
+        retry = not connection.in_atomic_block
+        while True:
+            attempts += 1
             entry = cls(
                 sequence=next_sequence(cls._base_manager),
                 at=timezone.now(),
@@ -90,8 +102,14 @@ class AuditAccess(models.Model):
                 arguments=arguments,
             )
             entry.record_hash = entry_digest(entry)
-            entry.save(force_insert=True)
-        return entry
+            try:
+                entry.save(force_insert=True)
+                return entry
+            except IntegrityError:
+                if not retry or attempts == NUMBERING_ATTEMPTS:
+                    raise
+                if not cls._base_manager.filter(sequence=entry.sequence).exists():
+                    raise  # refused for another reason than the number
 
 
 class AuditCheckpoint(models.Model):

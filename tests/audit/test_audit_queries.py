@@ -74,22 +74,23 @@ def edited(officer, times: int):
     return incident
 
 
-def test_one_objects_history_costs_the_same_four_queries_for_any_number_of_records(
+def test_one_objects_history_costs_the_same_five_queries_for_any_number_of_records(
     officer, auditor_api
 ):
-    """The object, its records (a page, newest first), their users; the read on the record."""
+    """The object, its records (a page, newest first), their users; the read on the record
+    (its number, its row)."""
     counts = []
     for times in (1, 12):
         incident = edited(officer, times)
         sql = queries(auditor_api, OBJECT_HISTORY, {"id": global_id(incident)})
         counts.append(len(sql) - AUTHENTICATION)
         assert sql[-1].startswith("INSERT INTO")  # the read, on the record, without BEGIN/COMMIT
-    assert counts == [4, 4]
+    assert counts == [5, 5]
 
 
 def test_an_audit_log_page_costs_one_query_per_table_on_it(officer, auditor_api):
     """The page (one statement over every history table), the records of each table on the
-    page, the read on the record; the live objects only when asked for."""
+    page, the read on the record (its number, its row); the live objects only when asked for."""
     since = timezone.now()
     incident = edited(officer, 2)
     make_action(officer, incident, make_partner(officer))
@@ -97,21 +98,21 @@ def test_an_audit_log_page_costs_one_query_per_table_on_it(officer, auditor_api)
     variables = {"since": since.isoformat()}
 
     sql = queries(auditor_api, AUDIT_LOG, variables)
-    assert len(sql) - AUTHENTICATION == 1 + tables + 1, sql
+    assert len(sql) - AUTHENTICATION == 1 + tables + 2, sql
     assert sql[AUTHENTICATION].count("UNION ALL") >= 10  # the page, over every history table
 
     with_objects = queries(auditor_api, AUDIT_LOG_WITH_OBJECTS, variables)
     assert len(with_objects) == len(sql) + tables
 
 
-def test_an_object_as_it_was_costs_three_queries_links_included(officer, auditor_api):
+def test_an_object_as_it_was_costs_four_queries_links_included(officer, auditor_api):
     """The record in effect, its links in every many-to-many table (one statement), the read
-    on the record; the live object only when asked for."""
+    on the record (its number, its row); the live object only when asked for."""
     incident = edited(officer, 1)
     variables = {"id": global_id(incident), "at": timezone.now().isoformat()}
 
     sql = queries(auditor_api, AS_OF, variables)
-    assert len(sql) - AUTHENTICATION == 3, sql
+    assert len(sql) - AUTHENTICATION == 4, sql
     assert "UNION ALL" in sql[AUTHENTICATION + 1]
 
     assert len(queries(auditor_api, AS_OF_WITH_OBJECT, variables)) == len(sql) + 1
