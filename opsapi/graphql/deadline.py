@@ -255,14 +255,10 @@ class Deadline(SchemaExtension):
             yield
         finally:
             _current.reset(token)
-            if deadline.disarm():
-                logger.warning(
-                    "GraphQL %s stopped at its deadline of %g s",
-                    operation_type.value,
-                    deadline.seconds,
-                )
-                if cancels:
-                    _after_cancel()
+            # The answer's DEADLINE_EXCEEDED is logged with the result's other errors, in one
+            # line (opsapi.graphql.errors).
+            if deadline.disarm() and cancels:
+                _after_cancel()
 
 
 def _on_event_loop() -> bool:
