@@ -2,9 +2,11 @@
 critical-infrastructure sectors and an initial list of urban areas.
 
 The rows live in ``partners/reference_data/*.csv`` (their sources are in ``SOURCES.md`` there).
-Loading only ever adds: it creates the rows that are missing and never changes or deletes a row
-that exists, because administrators edit reference data in the admin (an urban area is renamed
-or leaves the program) and a load that runs on every start must not undo their work.
+Loading creates the rows that are missing and never deletes a row. It changes an existing row in
+one case only: an urban area the loader created and nobody has edited since gets the states the
+file now lists (a correction shipped with the code). Administrators edit reference data in the
+admin (an urban area is renamed or leaves the program) and a load that runs on every start must
+not undo their work, so a row with any other history is left as it is.
 """
 
 import csv
@@ -18,6 +20,8 @@ from partners.models import Sector, State, UrbanArea
 
 DATA_DIR = Path(__file__).resolve().parent / "reference_data"
 CHANGE_REASON = "Reference data loaded (partners/reference_data)"
+UPDATE_REASON = "Reference data corrected (partners/reference_data): states of the urban area"
+LOADER_REASONS = (CHANGE_REASON, UPDATE_REASON)
 STATES_SEPARATOR = ";"
 
 
@@ -62,22 +66,75 @@ def _load_sectors() -> int:
 
 
 def _load_urban_areas() -> int:
-    rows = _missing(UrbanArea, read_rows("urban_areas.csv"), ("name", "program"))
+    rows = read_rows("urban_areas.csv")
+    _correct_urban_area_states(rows)
+    rows = _missing(UrbanArea, rows, ("name", "program"))
     if not rows:
         return 0
     states = State.objects.in_bulk(field_name="code")
     for row in rows:
-        codes = [code.strip() for code in row["states"].split(STATES_SEPARATOR) if code.strip()]
-        unknown = [code for code in codes if code not in states]
-        if not codes or unknown:
-            raise ReferenceDataError(
-                f"Urban area {row['name']!r}: states {row['states']!r} must list one or more "
-                f"known USPS codes separated by {STATES_SEPARATOR!r} (unknown: {unknown})."
-            )
+        codes = _state_codes(row, known=states)
         # fiscal_year stays a string here: full_clean converts it and reports a bad value.
         area = UrbanArea(name=row["name"], program=row["program"], fiscal_year=row["fiscal_year"])
         _create(area, links={"states": [states[code] for code in codes]})
     return len(rows)
+
+
+def _state_codes(row: dict[str, str], *, known) -> list[str]:
+    """The USPS codes of a row's ``states`` column, each one a state in ``known``."""
+    codes = [code.strip() for code in row["states"].split(STATES_SEPARATOR) if code.strip()]
+    unknown = [code for code in codes if code not in known]
+    if not codes or unknown:
+        raise ReferenceDataError(
+            f"Urban area {row['name']!r}: states {row['states']!r} must list one or more "
+            f"known USPS codes separated by {STATES_SEPARATOR!r} (unknown: {unknown})."
+        )
+    return codes
+
+
+def _correct_urban_area_states(rows: list[dict[str, str]]) -> int:
+    """Give the file's states to existing urban areas only the loader ever wrote; return how
+    many changed.
+
+    One query when nothing differs. An area someone edited in the admin (any history record
+    with a user or another reason) keeps its states: the database is then the record.
+    """
+    links = UrbanArea.states.through.objects.values_list(
+        "urbanarea__name", "urbanarea__program", "state__code"
+    )
+    stored: dict[tuple[str, str], set[str]] = {}
+    for name, program, code in links:
+        stored.setdefault((name, program), set()).add(code)
+    wanted = {
+        (row["name"], row["program"]): row
+        for row in rows
+        if (row["name"], row["program"]) in stored
+    }
+    differing = {}
+    for key, row in wanted.items():
+        codes = {c.strip() for c in row["states"].split(STATES_SEPARATOR) if c.strip()}
+        if codes != stored[key]:
+            differing[key] = row
+    if not differing:
+        return 0
+    states = State.objects.in_bulk(field_name="code")
+    areas = UrbanArea.objects.filter(name__in={name for name, _ in differing})
+    edited = set(
+        UrbanArea.history.filter(id__in=areas.values("pk"))
+        .exclude(history_user__isnull=True, history_change_reason__in=LOADER_REASONS)
+        .values_list("id", flat=True)
+    )
+    changed = 0
+    for area in areas:
+        row = differing.get((area.name, area.program))
+        if row is None or area.pk in edited:
+            continue
+        codes = _state_codes(row, known=states)
+        save_with_history(
+            area, actor=None, reason=UPDATE_REASON, links={"states": [states[c] for c in codes]}
+        )
+        changed += 1
+    return changed
 
 
 def _missing(model: type[models.Model], rows: list[dict], key_fields: tuple[str, ...]):

@@ -74,7 +74,7 @@ def test_the_16_critical_infrastructure_sectors_are_loaded():
 
 def test_every_urban_area_spans_a_state_and_carries_its_program_year():
     areas = UrbanArea.objects.prefetch_related("states")
-    assert len(areas) >= 30
+    assert len(areas) == 40
     for area in areas:
         assert area.states.all(), area.name
         assert area.program == "UASI"
@@ -88,6 +88,29 @@ def test_the_national_capital_region_spans_dc_maryland_and_virginia():
         "MD",
         "VA",
     }
+
+
+def test_the_fy_2023_uasi_list_has_its_40_areas():
+    names = set(UrbanArea.objects.values_list("name", flat=True))
+    assert len(names) == 40
+    for name in ("New York City", "Bay Area", "Austin Area", "Kansas City Area", "Honolulu Area"):
+        assert name in names
+
+
+@pytest.mark.parametrize(
+    ("name", "codes"),
+    [
+        ("St. Louis Area", {"MO", "IL"}),
+        ("Kansas City Area", {"MO", "KS"}),
+        ("Portland Area", {"OR", "WA"}),
+        ("Jersey City/Newark Area", {"NJ"}),
+        ("Philadelphia Area", {"PA"}),
+        ("Houston Area", {"TX"}),
+        ("Honolulu Area", {"HI"}),
+    ],
+)
+def test_urban_areas_span_their_states(name, codes):
+    assert state_codes(UrbanArea.objects.get(name=name)) == codes
 
 
 # --- history ----------------------------------------------------------------------------------
@@ -128,7 +151,8 @@ def test_a_rerun_creates_nothing_writes_no_history_and_takes_a_handful_of_querie
     django_assert_max_num_queries,
 ):
     before = history_count()
-    with django_assert_max_num_queries(5):
+    # A savepoint and its release, one query per file, and one comparing urban areas' states.
+    with django_assert_max_num_queries(6):
         output = run_loader()
     assert output == "Reference data created: states 0, sectors 0, urban areas 0.\n"
     assert history_count() == before
@@ -160,6 +184,44 @@ def test_a_rerun_leaves_rows_as_administrators_edited_them():
     assert tampa.active is False
     virgin_islands.refresh_from_db()
     assert virgin_islands.name == "United States Virgin Islands"
+
+
+def as_an_earlier_load_left_it(name: str, codes: list[str]) -> UrbanArea:
+    """The area as a database loaded from an earlier version of the file holds it."""
+    area = UrbanArea.objects.get(name=name)
+    states = list(State.objects.filter(code__in=codes))
+    save_with_history(area, actor=None, reason=reference.CHANGE_REASON, links={"states": states})
+    return area
+
+
+def test_an_earlier_load_gets_the_corrected_states_once():
+    st_louis = as_an_earlier_load_left_it("St. Louis Area", ["MO"])
+
+    assert run_loader() == "Reference data created: states 0, sectors 0, urban areas 0.\n"
+
+    assert state_codes(st_louis) == {"MO", "IL"}
+    latest = st_louis.history.latest("history_id")
+    assert latest.history_change_reason == reference.UPDATE_REASON
+    assert latest.history_type == "~"
+    before = history_count()
+    run_loader()
+    assert history_count() == before
+
+
+def test_an_area_an_administrator_edited_keeps_its_states(officer):
+    portland = UrbanArea.objects.get(name="Portland Area")
+    save_with_history(
+        portland,
+        actor=officer,
+        reason="Oregon counties only this year",
+        links={"states": [State.objects.get(code="OR")]},
+    )
+    before = history_count()
+
+    run_loader()
+
+    assert state_codes(portland) == {"OR"}
+    assert history_count() == before
 
 
 def test_a_deleted_row_is_created_again():
