@@ -104,8 +104,9 @@ class DeadlineExceeded(GraphQLError):
 
 
 class OperationDeadline:
-    """The deadline of one operation: ``expired`` once it has passed while armed, after its
-    ``on_expiry`` callbacks (the statement cancels) have run in the watchdog's thread."""
+    """The deadline of one operation: ``expired`` once it has passed while armed; its
+    ``on_expiry`` callbacks (the statement cancels) then run in the watchdog's thread, and
+    :meth:`disarm` waits for them."""
 
     __slots__ = ("_disarmed", "_lock", "_on_expiry", "expired", "expires_at", "seconds")
 
