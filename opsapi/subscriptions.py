@@ -12,7 +12,7 @@ pages: strawberry refuses handshakes whose Origin is neither the server's own no
 
 Each ``subscribe`` is one operation of the pipeline: it counts against its user's rate limit,
 its payload's shape and document are checked, and a refusal (``BAD_REQUEST``,
-``GRAPHQL_PARSE_FAILED``, ``RATE_LIMITED``, the trusted-document codes) is an ``error`` message
+``RATE_LIMITED``, the trusted-document codes) is an ``error`` message
 for that operation id alone; the connection and its other operations go on. Queries and
 mutations run to their end in a worker thread exactly as over HTTP, their result's
 ``extensions.requestId`` naming the request id their history records and audit reads carry.

@@ -167,10 +167,12 @@ def test_a_null_subscribe_payload_is_refused_for_its_id(token):
     assert after.json()["data"]["me"]["username"] == "officer"
 
 
-def test_a_syntax_error_ends_only_its_own_operation(token):
+def test_a_syntax_error_ends_only_its_own_operation_as_http_answers_it(token):
+    over_http = http(token)("{ me { username ")["errors"]
     broken, after = ws(token).exchange([{"query": "{ me { username "}, {"query": ME}])
-    assert code_of(broken) == "GRAPHQL_PARSE_FAILED"
-    assert "Syntax Error" in broken.json()["errors"][0]["message"]
+    assert broken.json()["errors"] == over_http
+    assert over_http[0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert over_http[0]["message"].startswith("Syntax Error")
     assert after.json()["data"] == {"me": {"username": "officer"}}
 
 

@@ -40,11 +40,10 @@ from strawberry.types.graphql import OperationType
 from opsapi.accounts.services import user_for_token
 from opsapi.audit.context import current_request_id, new_request_id, request_context
 from opsapi.graphql import trusted
-from opsapi.graphql.errors import error_response
+from opsapi.graphql.errors import GRAPHQL_VALIDATION_FAILED, error_response
 from opsapi.ratelimit import address_retry_after, count_failed_authentication, user_retry_after
 
 BAD_REQUEST = "BAD_REQUEST"
-GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 RATE_LIMITED = "RATE_LIMITED"
 UNAUTHENTICATED = "UNAUTHENTICATED"
 
@@ -53,17 +52,21 @@ class Refusal(Exception):
     """An operation refused before it ran: ``code``, ``message``, the HTTP ``status`` and any
     further ``extensions`` (e.g. ``retryAfter``)."""
 
-    def __init__(self, message: str, code: str, status: int = 400, **extensions):
+    def __init__(self, message: str, code: str, status: int = 400, *, locations=None, **extensions):
         super().__init__(message)
         self.message = message
         self.code = code
         self.status = status
+        self.locations = locations
         self.extensions = extensions
 
     @property
     def formatted(self) -> dict:
         """As a GraphQL error (the ``errors`` entry of a response, a WebSocket ``error``)."""
-        return {"message": self.message, "extensions": {"code": self.code, **self.extensions}}
+        error = {"message": self.message, "extensions": {"code": self.code, **self.extensions}}
+        if self.locations:
+            error["locations"] = self.locations
+        return error
 
     def http_response(self):
         """As an HTTP response: the GraphQL-shaped error body, the status, ``Retry-After``."""
@@ -143,7 +146,12 @@ def operation_type(params: OperationParams) -> OperationType:
         try:
             document = parse(params.query, max_tokens=settings.GRAPHQL_MAX_TOKENS)
         except GraphQLSyntaxError as error:
-            raise Refusal(error.message, GRAPHQL_PARSE_FAILED) from error
+            # As the schema answers it over HTTP.
+            raise Refusal(
+                error.formatted["message"],
+                GRAPHQL_VALIDATION_FAILED,
+                locations=error.formatted.get("locations"),
+            ) from error
     operation = get_operation_ast(document, params.operation_name)
     if operation is None:
         message = (
