@@ -4,15 +4,21 @@ Users: administrators open accounts, set their roles (the role groups, the staff
 opens the admin, the administrator flag) and a partner user's organisation, all in one form
 saved through ``accounts.services.update_user`` (one history record on the user, roles
 included, and one on the membership). Accounts are deactivated, never deleted: their history
-records name them. Passwords are changed with Django's own password form.
+records name them (as the author of changes and as the subject of their own), so the delete
+button and URL lead to a page that explains this and deactivates the account instead, and the
+list's bulk action deactivates too; both through ``update_user``, one history record each.
+Passwords are changed with Django's own password form.
 
 API tokens: issued (the value is shown once), listed and revoked, never edited. Only a
 token's digest is stored, and the admin shows neither the digest nor, after the page that
 announces it, the token itself.
 """
 
+import copy
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import (
@@ -21,8 +27,12 @@ from django.contrib.auth.forms import (
     UsernameField,
 )
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 
 from opsapi.accounts import services
@@ -102,6 +112,19 @@ class UserRolesForm(ChangeReasonForm):
             self.fields["partner"].initial = membership.partner_id if membership else None
 
 
+class DeactivationForm(forms.Form):
+    """Why an account is deactivated (kept in its history record)."""
+
+    change_reason = copy.deepcopy(ChangeReasonForm.base_fields[CHANGE_REASON])
+
+
+DEACTIVATED = "Account deactivated"
+NEVER_DELETED = (
+    "Accounts are deactivated, never deleted: the audit trail names the people who made each "
+    "change, and its records must go on naming them."
+)
+
+
 def _role_names(user) -> list[str]:
     names = {group.name for group in user.groups.all()}
     return [role for role, _label in ROLE_CHOICES if role in names]
@@ -136,8 +159,87 @@ class UserAdmin(ServiceAdmin, DjangoUserAdmin):
         (None, {"fields": ["username", "usable_password", "password1", "password2"]}),
     ]
 
+    actions = ["deactivate_selected"]
+
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
+
+    # --- deactivation instead of deletion -----------------------------------------------------
+
+    def has_delete_permission(self, request, obj=None):
+        # Administrators see the delete button; it leads to deactivation (delete_view).
+        return self.has_change_permission(request, obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_model(self, request, obj):
+        raise PermissionDenied(NEVER_DELETED)
+
+    def delete_queryset(self, request, queryset):
+        raise PermissionDenied(NEVER_DELETED)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        """The delete URL: explains that accounts are never deleted and deactivates instead."""
+        user = self.get_object(request, unquote(object_id))
+        if user is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, user):
+            raise PermissionDenied
+        change_url = reverse("admin:auth_user_change", args=[user.pk])
+        form = DeactivationForm(request.POST if request.method == "POST" else None)
+        reason = form.cleaned_data.get(CHANGE_REASON, "") if form.is_valid() else None
+        if user.is_active and reason is not None and self._deactivate(request, user, reason):
+            return redirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Deactivate {user.get_username()}" if user.is_active else "Deactivated",
+            "subtitle": None,
+            "object": user,
+            "form": form,
+            "never_deleted": NEVER_DELETED,
+            "change_url": change_url,
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/auth/user/deactivate.html", context)
+
+    @admin.action(description="Deactivate selected users", permissions=["change"])
+    def deactivate_selected(self, request, queryset):
+        deactivated = [
+            user.get_username()
+            for user in queryset.filter(is_active=True).order_by("username")
+            if self._deactivate(request, user, DEACTIVATED, announce=False)
+        ]
+        if deactivated:
+            self.message_user(
+                request,
+                f"Deactivated {len(deactivated)} user(s): {', '.join(deactivated)}. "
+                "They can no longer sign in or use their API tokens; their history stays.",
+                messages.SUCCESS,
+            )
+
+    def _deactivate(self, request, user, reason: str, *, announce: bool = True) -> bool:
+        """Deactivate ``user`` through the service; a refusal becomes an error message."""
+        try:
+            services.update_user(
+                actor=request.user, user=user, is_active=False, reason=reason or DEACTIVATED
+            )
+        except ValidationError as error:
+            self.message_user(
+                request, f"{user.get_username()}: {' '.join(error.messages)}", messages.ERROR
+            )
+            return False
+        if announce:
+            self.message_user(
+                request,
+                f"{user.get_username()} is deactivated: they can no longer sign in or use their "
+                "API tokens. The account and its history stay.",
+                messages.SUCCESS,
+            )
+        return True
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)

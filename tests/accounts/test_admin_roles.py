@@ -289,7 +289,8 @@ def test_password_change_keeps_working(admin_client, admin_user, newcomer):
     assert newcomer.history.order_by("-history_id").first().history_user == admin_user
 
 
-@pytest.mark.parametrize("who", ["administrator", "officer", "auditor"])
+# Administrators get deactivation instead: tests/accounts/test_user_deactivation.py.
+@pytest.mark.parametrize("who", ["officer", "auditor"])
 def test_users_are_never_deleted(request, who, newcomer):
     client = logged_in(request.getfixturevalue(who))
     delete_url = user_url(newcomer, "delete")
