@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format schema migrate clean bench
+.PHONY: run test lint format schema migrate token clean bench
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,10 +36,28 @@ migrate: $(STAMP) .dev-secret-key
 	$(DEV_ENV) $(BIN)/python manage.py migrate --noinput
 	$(DEV_ENV) $(BIN)/python manage.py load_reference_data
 
+# The first run on an empty database (no incident, no partner) loads the demo data set
+# (manage.py seed_demo, DEMO_SCALE incidents) and says so; `make run DEMO=0` starts empty.
+# Later runs leave the data alone.
+DEMO ?= 1
+DEMO_SCALE ?= 300
+
 run: migrate
 	$(DEV_ENV) $(BIN)/python manage.py ensure_admin
+ifneq ($(DEMO),0)
+	$(DEV_ENV) $(BIN)/python manage.py seed_demo --first-run --scale $(DEMO_SCALE)
+endif
 	@echo "GraphiQL: http://$(HOST):$(PORT)/graphql/   admin: http://$(HOST):$(PORT)/admin/"
 	$(DEV_ENV) $(BIN)/uvicorn opsapi.asgi:application --host $(HOST) --port $(PORT) --lifespan off
+
+# An API token for a user of the development database, printed once on standard output:
+# `export TOKEN=$$(make -s token USER=admin)`. USER counts only on make's command line (the
+# shell's own $$USER is ignored); without it the token is the administrator's.
+TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),$(or $(OPSAPI_ADMIN_USERNAME),admin))
+TOKEN_NAME ?= make token
+
+token: $(STAMP) .dev-secret-key
+	@$(DEV_ENV) $(BIN)/python manage.py create_token "$(TOKEN_USER)" --name "$(TOKEN_NAME)"
 
 # The suite runs with production settings, which need a secret key: a throwaway one unless set.
 test: $(STAMP) $(CLIENTS_STAMP)

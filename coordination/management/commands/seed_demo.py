@@ -3,7 +3,11 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from coordination.demo import DEFAULT_SCALE, DEFAULT_SEED, MIN_SCALE, DemoDataError, seed_demo
+from coordination.models import Incident
 from opsapi.audit.context import command_context
+from partners.models import Partner
+
+SKIP_HINT = "make run DEMO=0"
 
 
 class Command(BaseCommand):
@@ -31,8 +35,21 @@ class Command(BaseCommand):
             default=DEFAULT_SEED,
             help=f"Random seed (default {DEFAULT_SEED}).",
         )
+        parser.add_argument(
+            "--first-run",
+            action="store_true",
+            help="What `make run` does: seed only a database holding no incident and no "
+            "partner, saying so; otherwise leave the data alone and say nothing.",
+        )
 
-    def handle(self, *args, scale, seed, **options):
+    def handle(self, *args, scale, seed, first_run, **options):
+        if first_run:
+            if Incident.objects.exists() or Partner.objects.exists():
+                return
+            self.stdout.write(
+                "First run on an empty database: loading the demo data set "
+                f"(to start empty instead: {SKIP_HINT}). Later runs leave the data alone."
+            )
         started = time.monotonic()
         try:
             with command_context("seed_demo"):
