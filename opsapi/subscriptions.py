@@ -52,7 +52,7 @@ from strawberry.types.graphql import OperationType
 
 from opsapi.audit.context import new_request_id, request_context
 from opsapi.graphql import pipeline
-from opsapi.graphql.errors import INTERNAL_SERVER_ERROR
+from opsapi.graphql.errors import INTERNAL_SERVER_ERROR, log_client_errors
 from opsapi.graphql.pipeline import Refusal
 from opsapi.graphql.scoping import SubscriptionContext
 
@@ -203,6 +203,7 @@ class OpsTransportWSHandler(BaseGraphQLTransportWSHandler):
 
     async def refuse(self, operation_id: str, refusal: Refusal) -> None:
         """The ``error`` message for one operation that never started."""
+        log_client_errors([(refusal.code, refusal.message)])
         await self.send_message(
             {"id": operation_id, "type": "error", "payload": [refusal.formatted]}
         )

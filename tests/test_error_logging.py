@@ -11,7 +11,9 @@ from django.contrib.auth.models import Group
 from django.test import Client
 
 from opsapi.accounts.access import OPS_OFFICER
+from opsapi.accounts.services import issue_token
 from tests.graphql import GraphQLClient
+from tests.wsclient import InProcessGraphQLWebSocket
 
 # (request, the code the client gets, the level of the one line logged)
 GRAPHQL_MISTAKES = {
@@ -65,6 +67,22 @@ def test_a_graphql_mistake_is_one_info_line_with_request_id_and_code(caller, log
     [answered] = [e["extensions"]["code"] for e in response.json()["errors"]]
     assert answered == (code or answered) != "INTERNAL_SERVER_ERROR"
     assert_one_line(log(), response, answered)
+
+
+@pytest.mark.parametrize("case", GRAPHQL_MISTAKES.values(), ids=GRAPHQL_MISTAKES)
+def test_a_graphql_mistake_over_the_websocket_is_one_info_line_too(caller, log, case):
+    user = get_user_model().objects.get(username="logging-caller")
+    socket = InProcessGraphQLWebSocket(issue_token(user=user, name="logs", actor=user)[1])
+    query, _, *variables = case
+    log_before = len(log())
+    response = socket.post(query, *variables)
+    [answered] = [e["extensions"]["code"] for e in response.json()["errors"]]
+    [record] = log()[log_before:]
+    assert record.levelno == logging.INFO
+    assert record.exc_info is None
+    assert answered in record.error_codes
+    if response.request_id is not None:  # an operation refused before it ran has none
+        assert record.request_id == response.request_id
 
 
 def test_an_invalid_token_is_one_warning_line(db, log):
