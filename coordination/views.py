@@ -1,34 +1,54 @@
 """The printable daily brief: /brief/<YYYY-MM-DD>/, and /brief/ for today's.
 
-The page a watch officer prints or shares on screen at the morning meeting. Its numbers come
-from :mod:`coordination.brief`, like the ``dailyBrief`` query's, over what the signed-in user
-may see: a partner user's page shows its own incidents only, someone without a role an empty
-brief. Server-rendered, no scripts, nothing loaded from elsewhere.
+The page a watch officer prints or shares on screen at the morning meeting: a one-page
+executive summary, then the detail (on Letter paper, three pages for the demo data set's day).
+``?state=TX`` narrows it to one state, ``?urban_area=<ID or name>`` to one urban area (both
+together to incidents affecting both); anything else in the query string is refused with 400
+and a message naming the parameter. Its numbers come from :mod:`coordination.brief`, like the
+``dailyBrief`` query's, over what the signed-in user may see: a partner user's page shows its
+own incidents only, someone without a role an empty brief. Server-rendered, no scripts,
+nothing loaded from elsewhere.
 """
 
+import dataclasses
 import datetime
 import re
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from coordination import brief
+from partners.models import State, UrbanArea
 
 TEMPLATE = "coordination/brief.html"
 
 # Rows listed per table on paper; the count above each table gives the full number.
 PAGE_ROWS = 50
+# Rows of each list on the executive summary.
+SUMMARY_ROWS = 5
+# Columns of the compact state and urban-area tables.
+PLACE_COLUMNS = 3
 
-# Bar chart geometry (SVG user units): labels, then bars, then the counts.
-LABEL_WIDTH = 230
+# Bar chart geometry (SVG user units, the labels' font 15 units high): labels, then bars, then
+# the counts. The label column is as wide as the longest label needs (CHAR_WIDTH per character
+# is an upper bound for the page's sans-serif fonts), so no label runs off the chart's left edge.
+CHAR_WIDTH = 8.6
+LABEL_PADDING = 12
 BAR_LENGTH = 260
 BAR_HEIGHT = 20
 BAR_GAP = 6
-CHART_WIDTH = LABEL_WIDTH + BAR_LENGTH + 40
+COUNT_WIDTH = 40
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+# The query-string parameters the page reads.
+STATE_PARAMETER = "state"
+URBAN_AREA_PARAMETER = "urban_area"
+PARAMETERS = (STATE_PARAMETER, URBAN_AREA_PARAMETER)
+PK_DIGITS = re.compile(r"[0-9]{1,18}")
 
 
 def _parse_day(text: str, *, now) -> datetime.date:
@@ -44,9 +64,62 @@ def _parse_day(text: str, *, now) -> datetime.date:
     )
 
 
+class ScopeError(brief.BriefArgumentError):
+    """A query-string parameter the page cannot use (answered with 400)."""
+
+
+def _scope(request) -> brief.Scope:
+    """The scope the query string asks for: ``state``, ``urban_area``, both or neither."""
+    unknown = sorted(set(request.GET) - set(PARAMETERS))
+    if unknown:
+        raise ScopeError(
+            unknown[0],
+            f"The brief has no parameter '{unknown[0]}': it takes '{STATE_PARAMETER}' "
+            f"(a USPS code, e.g. ?state=TX) and '{URBAN_AREA_PARAMETER}' (an urban area's ID "
+            "or name).",
+        )
+    values = {}
+    for name in PARAMETERS:
+        given = request.GET.getlist(name)
+        if len(given) > 1:
+            raise ScopeError(name, f"Give '{name}' once: one brief covers one {name}.")
+        values[name] = given[0] if given else None
+    try:
+        scope = brief.resolve_scope(user=request.user, state=values[STATE_PARAMETER])
+    except brief.BriefArgumentError as error:
+        raise ScopeError(
+            STATE_PARAMETER, f"{error.message} Give a USPS code such as TX, DC or PR."
+        ) from error
+    if values[URBAN_AREA_PARAMETER] is None:
+        return scope
+    return dataclasses.replace(
+        scope, urban_area=_urban_area(request.user, values[URBAN_AREA_PARAMETER])
+    )
+
+
+def _urban_area(user, text: str) -> UrbanArea:
+    """The urban area whose primary key or name (any case) is ``text``."""
+    wanted = text.strip()
+    areas = UrbanArea.objects.visible_to(user)
+    if PK_DIGITS.fullmatch(wanted):
+        found = areas.filter(pk=int(wanted)).first()
+    else:
+        found = areas.filter(name__iexact=wanted).first() if wanted else None
+    if found is None:
+        raise ScopeError(
+            URBAN_AREA_PARAMETER,
+            f"No urban area has the ID or name '{text}'. Give one from the list on the page, "
+            "e.g. ?urban_area=Houston Area.",
+        )
+    return found
+
+
 def _bars(counts: dict) -> dict:
     """A horizontal bar chart of counts keyed by a choice: the longest bar is the largest."""
     largest = max(counts.values(), default=0)
+    label_width = LABEL_PADDING + round(
+        CHAR_WIDTH * max((len(key.label) for key in counts), default=0)
+    )
     rows = []
     for index, (key, count) in enumerate(counts.items()):
         length = round(BAR_LENGTH * count / largest) if largest else 0
@@ -56,19 +129,34 @@ def _bars(counts: dict) -> dict:
                 "label": key.label,
                 "count": count,
                 "length": length,
-                "count_x": LABEL_WIDTH + length + 6,
+                "count_x": label_width + length + 6,
                 "y": index * (BAR_HEIGHT + BAR_GAP),
                 "text_y": index * (BAR_HEIGHT + BAR_GAP) + BAR_HEIGHT - 5,
             }
         )
     return {
         "rows": rows,
-        "width": CHART_WIDTH,
+        "width": label_width + BAR_LENGTH + COUNT_WIDTH,
         "height": len(rows) * (BAR_HEIGHT + BAR_GAP),
-        "label_x": LABEL_WIDTH - 8,
-        "bar_x": LABEL_WIDTH,
+        "label_x": label_width - 8,
+        "bar_x": label_width,
         "bar_height": BAR_HEIGHT,
     }
+
+
+def _rows_in_columns(count: int, columns: int) -> int:
+    """How many rows a list of ``count`` entries takes in ``columns`` columns."""
+    return max(1, -(-count // columns))
+
+
+def _scope_query(scope: brief.Scope) -> str:
+    """The query string that asks for ``scope`` again (for the links to other days)."""
+    parts = []
+    if scope.state is not None:
+        parts.append(f"{STATE_PARAMETER}={scope.state.code}")
+    if scope.urban_area is not None:
+        parts.append(f"{URBAN_AREA_PARAMETER}={scope.urban_area.pk}")
+    return f"?{'&'.join(parts)}" if parts else ""
 
 
 def _brief_context(report: brief.DailyBrief) -> dict:
@@ -76,7 +164,22 @@ def _brief_context(report: brief.DailyBrief) -> dict:
     zone = timezone.get_default_timezone()
     day = window.day
     open_now = report.open_now
+    scope = report.scope
+    states = report.states()
+    urban_areas = report.urban_areas()
+    overdue = list(report.overdue_actions().select_related("incident", "partner")[:PAGE_ROWS])
+    unacknowledged = report.unacknowledged_partners()
+    situation = brief.Situation(user=report.user, scope=scope, now=report.now)
     return {
+        "scope": scope,
+        "scope_query": _scope_query(scope),
+        "state_choices": State.objects.visible_to(report.user).order_by("name"),
+        "urban_area_choices": UrbanArea.objects.visible_to(report.user).order_by("name"),
+        "summary_rows": SUMMARY_ROWS,
+        "most_severe": list(situation.incidents().prefetch_related("states")[:SUMMARY_ROWS]),
+        "state_rows": _rows_in_columns(len(states), PLACE_COLUMNS),
+        "urban_area_rows": _rows_in_columns(len(urban_areas), PLACE_COLUMNS),
+        "unacknowledged_rows": _rows_in_columns(len(unacknowledged), 2),
         "day": day,
         "starts_at": window.start.astimezone(zone),
         "ends_at": window.end.astimezone(zone),
@@ -92,11 +195,11 @@ def _brief_context(report: brief.DailyBrief) -> dict:
         "open_now": open_now,
         "severity_chart": _bars(open_now.by_severity),
         "category_chart": _bars(open_now.by_category),
-        "states": report.states(),
-        "urban_areas": report.urban_areas(),
+        "states": states,
+        "urban_areas": urban_areas,
         "actions": report.action_activity,
-        "overdue": list(report.overdue_actions().select_related("incident", "partner")[:PAGE_ROWS]),
-        "unacknowledged": report.unacknowledged_partners(),
+        "overdue": overdue,
+        "unacknowledged": unacknowledged,
         "page_rows": PAGE_ROWS,
     }
 
@@ -104,14 +207,29 @@ def _brief_context(report: brief.DailyBrief) -> dict:
 @never_cache
 @login_required
 def daily_brief_page(request, day: str | None = None):
-    """The brief for ``day`` (YYYY-MM-DD); without one, a redirect to today's."""
+    """The brief for ``day`` (YYYY-MM-DD); without one, a redirect to today's (same scope).
+
+    A date that is not one is 404 (no such page); a parameter the page cannot use is 400.
+    """
     now = timezone.now()
     if day is None:
-        return redirect("daily-brief", day=brief.today(now).isoformat())
+        url = reverse("daily-brief", kwargs={"day": brief.today(now).isoformat()})
+        query = request.GET.urlencode()
+        return redirect(f"{url}?{query}" if query else url)
     try:
         date = _parse_day(day, now=now)
         brief.check_day(date, now=now)
     except brief.BriefArgumentError as error:
-        return render(request, TEMPLATE, {"error": error.message}, status=404)
-    report = brief.DailyBrief(user=request.user, window=brief.Window.of(date), now=now)
+        context = {"error": error.message, "error_title": "No brief for this date"}
+        return render(request, TEMPLATE, context, status=404)
+    try:
+        scope = _scope(request)
+    except ScopeError as error:
+        context = {
+            "error": error.message,
+            "error_argument": error.argument,
+            "error_title": f"No brief for this '{error.argument}'",
+        }
+        return render(request, TEMPLATE, context, status=400)
+    report = brief.DailyBrief(user=request.user, window=brief.Window.of(date), scope=scope, now=now)
     return render(request, TEMPLATE, _brief_context(report))
