@@ -23,8 +23,13 @@ import hmac
 import json
 
 from django.conf import settings
+from django.db import connection
 
 from opsapi.audit.chain import AuditJSONEncoder
+
+# Key of the PostgreSQL advisory lock taken by writers drawing a number again: any constant
+# they all share (here the bytes of "opsapi.access", cut to a positive 64-bit integer).
+NUMBERING_LOCK = int.from_bytes(b"opsapi.access", "big") & (2**63 - 1)
 
 # Floats from 1e16 up are written with an exponent by Python (1e+16) and read back from a
 # PostgreSQL jsonb column as integers (10000000000000000).
@@ -36,6 +41,15 @@ def next_sequence(entries) -> int:
     lookup. Another writer may draw the same; the unique index lets one of them in."""
     newest = entries.order_by("-sequence").values_list("sequence", flat=True).first()
     return (newest or 0) + 1
+
+
+def numbering_lock() -> None:
+    """Draw numbers one writer at a time until this transaction ends: on PostgreSQL a
+    transaction-scoped advisory lock; SQLite's ``BEGIN IMMEDIATE`` already holds the database's
+    write lock. Only writers that lost a number take it, so the first try costs no lock."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [NUMBERING_LOCK])
 
 
 def canonical_arguments(arguments):

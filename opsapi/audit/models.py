@@ -3,16 +3,18 @@
 Both are append-only like the history tables (database triggers on PostgreSQL).
 """
 
+from contextlib import nullcontext
+
 from django.conf import settings
-from django.db import IntegrityError, connection, models
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
-from opsapi.audit.access_log import entry_digest, next_sequence
+from opsapi.audit.access_log import entry_digest, next_sequence, numbering_lock
 from opsapi.audit.chain import AuditJSONEncoder
 from opsapi.audit.context import current_request_id
 
-# How many times a writer draws a number again after losing it to another writer.
-NUMBERING_ATTEMPTS = 50
+# How many times a writer draws a number again, under the lock, after losing it to another.
+NUMBERING_ATTEMPTS = 20
 
 
 class AccessLogWriteError(RuntimeError):
@@ -83,33 +85,43 @@ class AuditAccess(models.Model):
         """Put one read on the record, with the current request (or command run) id: the one
         way an entry is written, numbered next in the log and sealed.
 
-        Two statements: the number, the row. Outside a transaction (as requests and commands
-        run), a writer whose number another took meanwhile (the unique index refuses it) draws
-        the next one and seals again. Inside one it cannot (PostgreSQL aborts the transaction
-        at the refusal): the IntegrityError goes to the caller, who may hold a savepoint (as
-        RecordAuditReads does)."""
+        Two statements: the number, the row. The unique index refuses a number another writer
+        took meanwhile; outside a transaction (as requests and commands run) the writer then
+        draws again, one such writer at a time (:func:`numbering_lock`), until its row is in.
+        Inside a transaction it cannot (PostgreSQL aborts the transaction at the refusal): the
+        IntegrityError goes to the caller, who may hold a savepoint (RecordAuditReads does)."""
+        fields = {
+            "user": user,
+            "request_id": current_request_id(),
+            "operation": operation,
+            "target": target[:300],
+            "arguments": arguments,
+        }
+        if connection.in_atomic_block:
+            entry = cls._sealed(fields)
+            entry.save(force_insert=True)
+            return entry
         attempts = 0
-        retry = not connection.in_atomic_block
         while True:
-            attempts += 1
-            entry = cls(
-                sequence=next_sequence(cls._base_manager),
-                at=timezone.now(),
-                user=user,
-                request_id=current_request_id(),
-                operation=operation,
-                target=target[:300],
-                arguments=arguments,
-            )
-            entry.record_hash = entry_digest(entry)
             try:
-                entry.save(force_insert=True)
+                with transaction.atomic() if attempts else nullcontext():
+                    if attempts:
+                        numbering_lock()
+                    entry = cls._sealed(fields)
+                    entry.save(force_insert=True)
                 return entry
             except IntegrityError:
-                if not retry or attempts == NUMBERING_ATTEMPTS:
+                taken = cls._base_manager.filter(sequence=entry.sequence).exists()
+                if not taken or attempts == NUMBERING_ATTEMPTS:
                     raise
-                if not cls._base_manager.filter(sequence=entry.sequence).exists():
-                    raise  # refused for another reason than the number
+                attempts += 1
+
+    @classmethod
+    def _sealed(cls, fields: dict) -> "AuditAccess":
+        """A new entry holding ``fields``, numbered next and sealed (not saved yet)."""
+        entry = cls(sequence=next_sequence(cls._base_manager), at=timezone.now(), **fields)
+        entry.record_hash = entry_digest(entry)
+        return entry
 
 
 class AuditCheckpoint(models.Model):
