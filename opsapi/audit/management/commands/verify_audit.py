@@ -11,7 +11,8 @@ class Command(BaseCommand):
     help = (
         "Verify the audit trail: every history record's HMAC and its link to the object's "
         "previous record, every live row against its newest record (many-to-many links "
-        "included), and every checkpoint (its seal, and that the records it covered are still "
+        "included), the access log (every entry's HMAC, and its numbering: none missing), and "
+        "every checkpoint (its seal, and that the records and entries it covered are still "
         "there). Prints OK with counts, or one line per finding and exits with status 1. "
         "Needs the AUDIT_CHAIN_KEY the records were written with. See docs/audit.md."
     )
@@ -24,7 +25,7 @@ class Command(BaseCommand):
             action="extend",
             metavar="APP.MODEL",
             help="Verify only these tracked models (e.g. coordination.Incident auth.User); "
-            "checkpoint seals are checked in any case.",
+            "checkpoint seals and the access log are checked in any case.",
         )
         parser.add_argument(
             "--kept-checkpoints",
