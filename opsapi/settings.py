@@ -55,6 +55,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the "Static files" block below), answered before anything else runs.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "opsapi.middleware.RequestIdMiddleware",
     "opsapi.middleware.OutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -73,7 +75,7 @@ ROOT_URLCONF = "opsapi.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "opsapi" / "templates"],  # the landing page, docs and GraphiQL
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -144,10 +146,23 @@ TIME_ZONE = env.str("TIME_ZONE", default="America/New_York")
 USE_I18N = True
 USE_TZ = True
 
+# --- Static files ------------------------------------------------------------------------------
+# `collectstatic` gathers the admin's files and the project's own (opsapi/static/: GraphiQL's,
+# vendored from npm, and the pages' icon) into STATIC_ROOT, compressed; the application serves
+# them itself with WhiteNoise, so a deployment needs neither a CDN nor a proxy rule
+# (docs/production.md §4). With DEBUG on they are served from their sources, uncollected.
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+STATICFILES_DIRS = [BASE_DIR / "opsapi" / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# GraphiQL's files carry their package's version in their path: browsers may keep them for good.
+WHITENOISE_IMMUTABLE_FILE_TEST = r"^/static/graphiql/.+@[0-9][^/]*/"
 
 LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"  # the landing page (opsapi.pages)
 
 # --- Login throttling (django-axes) ------------------------------------------------------------
 # Password logins (the admin's and /login/) are counted per username and client address: after

@@ -3,11 +3,15 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from coordination.views import daily_brief_page
+from opsapi import pages
 from opsapi.audit.views import export_view
 from opsapi.schema import schema
 from opsapi.views import OpsGraphQLView, healthz
 
 urlpatterns = [
+    path("", pages.landing, name="landing"),
+    path("docs/<slug:name>/", pages.doc, name="doc"),
+    path("favicon.ico", pages.favicon, name="favicon"),
     path("graphql/", OpsGraphQLView.as_view(schema=schema), name="graphql"),
     path("healthz", healthz, name="healthz"),
     path("audit/export/", export_view, name="audit-export"),

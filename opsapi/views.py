@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.db import DatabaseError, connection
 from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.utils.decorators import method_decorator
 from django.utils.html import escape
 from django.utils.http import parse_header_parameters
@@ -138,6 +139,10 @@ class OpsGraphQLView(GraphQLView):
             if error.status_code == 405:
                 response["Allow"] = getattr(error, "allow", "GET, POST")
             return response
+
+    def render_graphql_ide(self, request) -> HttpResponse:
+        """GraphiQL from the project's own static files (opsapi/static/graphiql/): no CDN."""
+        return render(request, "opsapi/graphiql.html")
 
     def http_error(self, status: int, message: str) -> JsonResponse:
         return error_response(message, _HTTP_ERROR_CODES.get(status, BAD_REQUEST), status)
