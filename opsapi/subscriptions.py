@@ -50,7 +50,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.types.graphql import OperationType
 
-from opsapi.audit.context import new_request_id, request_context
+from opsapi.audit.context import current_request_id, new_request_id, request_context
 from opsapi.graphql import pipeline
 from opsapi.graphql.errors import INTERNAL_SERVER_ERROR, log_client_errors
 from opsapi.graphql.pipeline import Refusal
@@ -178,6 +178,12 @@ class OpsTransportWSHandler(BaseGraphQLTransportWSHandler):
             reason = f"Subscriber for {operation_id[:60]} already exists"
             await self.websocket.close(code=CLOSE_DUPLICATE_ID, reason=reason)
             return
+        # Each operation is a request of its own: its log lines, history records and audit
+        # reads carry this id (the task below inherits it), and so does its answer.
+        with request_context(new_request_id()):
+            await self.start(operation_id, message.get("payload"))
+
+    async def start(self, operation_id: str, payload) -> None:
         limit = self.max_subscriptions_per_connection
         if limit is not None and len(self.operations) >= limit:
             await self.refuse(
@@ -185,9 +191,7 @@ class OpsTransportWSHandler(BaseGraphQLTransportWSHandler):
             )
             return
         try:
-            params, kind = await in_worker_thread(
-                prepare_operation, message.get("payload"), self.context.user
-            )
+            params, kind = await in_worker_thread(prepare_operation, payload, self.context.user)
         except Refusal as refusal:
             await self.refuse(operation_id, refusal)
             return
@@ -204,20 +208,19 @@ class OpsTransportWSHandler(BaseGraphQLTransportWSHandler):
     async def refuse(self, operation_id: str, refusal: Refusal) -> None:
         """The ``error`` message for one operation that never started."""
         log_client_errors([(refusal.code, refusal.message)])
-        await self.send_message(
-            {"id": operation_id, "type": "error", "payload": [refusal.formatted]}
-        )
+        error = refusal.formatted
+        error["extensions"]["requestId"] = current_request_id()
+        await self.send_message({"id": operation_id, "type": "error", "payload": [error]})
 
     def execute(self, params: pipeline.OperationParams):
-        """Step 5 of the pipeline, as a request of its own (in a worker thread)."""
-        with request_context(new_request_id()) as request_id:
-            result = pipeline.execute(
-                params,
-                context=self.context,
-                root_value=self.root_value,
-                allowed_operation_types=_EXECUTABLE,
-            )
-        result.extensions = {**(result.extensions or {}), "requestId": request_id}
+        """Step 5 of the pipeline (in a worker thread, in the operation's request context)."""
+        result = pipeline.execute(
+            params,
+            context=self.context,
+            root_value=self.root_value,
+            allowed_operation_types=_EXECUTABLE,
+        )
+        result.extensions = {**(result.extensions or {}), "requestId": current_request_id()}
         return result
 
     async def run_to_end(self, operation: Operation, params: pipeline.OperationParams) -> None:

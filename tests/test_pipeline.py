@@ -55,6 +55,7 @@ def test_the_user_rate_limit_counts_each_operation_on_either_transport(settings,
     refused = answers[2].json()["errors"][0]
     assert refused["extensions"]["code"] == "RATE_LIMITED"
     assert refused["extensions"]["retryAfter"] >= 1
+    assert len(refused["extensions"]["requestId"]) == 32  # as HTTP's X-Request-ID
     assert answers[2].messages[-1]["type"] == "error"  # for that operation id alone
     response = http(token).post(ME)
     assert (response.status_code, code_of(response)) == (429, "RATE_LIMITED")
@@ -170,7 +171,9 @@ def test_a_null_subscribe_payload_is_refused_for_its_id(token):
 def test_a_syntax_error_ends_only_its_own_operation_as_http_answers_it(token):
     over_http = http(token)("{ me { username ")["errors"]
     broken, after = ws(token).exchange([{"query": "{ me { username "}, {"query": ME}])
-    assert broken.json()["errors"] == over_http
+    (error,) = broken.json()["errors"]
+    assert len(error["extensions"].pop("requestId")) == 32
+    assert [error] == over_http
     assert over_http[0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
     assert over_http[0]["message"].startswith("Syntax Error")
     assert after.json()["data"] == {"me": {"username": "officer"}}
