@@ -136,8 +136,17 @@ def test_the_application_role_writes_rows_history_and_access_log_through_the_app
     script = """
 import django
 django.setup()
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management import call_command
+from coordination.services import update_incident
+from opsapi.accounts.access import OPS_OFFICER
+from tests.factories import make_incident, state
 call_command("load_reference_data")
+officer = get_user_model().objects.create_user(username="officer")
+officer.groups.set(Group.objects.filter(name=OPS_OFFICER))
+incident = make_incident(officer, states=[state("TX"), state("LA")])
+update_incident(actor=officer, incident=incident, version=incident.version, title="Renamed")
 call_command("export_audit", output="/dev/null")
 call_command("verify_audit")
 """
@@ -146,6 +155,8 @@ call_command("verify_audit")
     assert ", 1 access-log entries, " in result.stdout
     with connect(roles["app"], roles["database"]) as db:
         assert db.execute("SELECT count(*) FROM partners_historicalsector").fetchone()[0] > 0
+        assert db.execute(f"SELECT count(*) FROM {HISTORY}").fetchone()[0] == 2
+        assert db.execute(f"SELECT count(*) FROM {HISTORY}_states").fetchone()[0] == 4
         role = "SELECT rolsuper, rolcreaterole FROM pg_roles WHERE rolname = current_user"
         assert db.execute(role).fetchone() == (False, False)
 
