@@ -6,8 +6,8 @@
 # SHA-384 pinned below, and written to opsapi/static/graphiql/<package>@<version>/<path>, with
 # the package's LICENSE beside it. To update: change a version here, run the script once with
 # UPDATE=1 (it prints the new hashes instead of failing on them), put them in FILES below and in
-# opsapi/templates/opsapi/graphiql.html (its paths and integrity attributes), and run the browser test
-# (tests/browser/test_graphiql.py).
+# opsapi/templates/opsapi/graphiql.html (its paths and integrity attributes), and run the
+# browser test (tests/browser/test_graphiql.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
