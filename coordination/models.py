@@ -385,3 +385,106 @@ def incident_visibility(user, via: str = "") -> Q:
         Incident.shared_with_users.through.objects.filter(incident_id=incident, user_id=user.pk)
     )
     return (~Q(**{tlp: Tlp.RED}) & (shared | asked)) | (Q(**{tlp: Tlp.RED}) & named)
+
+
+# --- the escalation outbox ------------------------------------------------------------------
+
+
+class NotificationState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed for good"
+
+
+class NotificationAudience(models.TextChoices):
+    PARTNER = "partner", "Partner's 24/7 watch"
+    LEAD = "lead", "Incident lead"
+
+
+class Notification(models.Model):
+    """An escalation e-mail in the outbox: written in the escalation's own transaction, so the
+    escalation and the e-mail telling someone about it are saved, or rolled back, together;
+    sent afterwards by :func:`coordination.outbox.deliver_pending`, retried with back-off.
+
+    Not history-tracked, on purpose. What the center decided and whom it was to tell is on
+    the tamper-evident record already: the action's ``escalated_at`` and the timeline entry
+    naming every recipient are tracked, in the same transaction as this row. A notification is
+    the mail queue's working state (``state``, ``attempts``, ``next_attempt_at`` change on
+    every retry during a mail-server outage); tracking it would chain one history record per
+    retry of a row whose every attempt is kept anyway, append-only, as a
+    :class:`NotificationAttempt`. Notifications are never deleted (the action protects them).
+    """
+
+    action = models.ForeignKey(
+        CoordinationAction,
+        on_delete=models.PROTECT,
+        related_name="notifications",
+        help_text="The escalated action the e-mail is about.",
+    )
+    audience = models.CharField(
+        max_length=16, choices=NotificationAudience.choices, help_text="Who the e-mail is for."
+    )
+    recipients = models.JSONField(help_text="The addresses it is sent to.")
+    subject = models.TextField()
+    body = models.TextField()
+    created_at = models.DateTimeField(
+        default=timezone.now, help_text="When the escalation wrote it."
+    )
+    state = models.CharField(
+        max_length=16,
+        choices=NotificationState.choices,
+        default=NotificationState.PENDING,
+        help_text="Pending until the mail server accepts it; failed once attempts run out.",
+    )
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Delivery attempts made so far."
+    )
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a pending e-mail is tried next."
+    )
+    last_error = models.TextField(blank=True, help_text="Why the latest attempt failed.")
+    sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the mail server accepted it."
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="notification_due_idx")]
+
+    def __str__(self):
+        return f"{self.get_audience_display()} e-mail for action {self.action_id} ({self.state})"
+
+
+class AttemptOutcome(models.TextChoices):
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class NotificationAttempt(models.Model):
+    """One try at handing a :class:`Notification` to the mail server: when, and what came of
+    it. Append-only: written once, in the transaction that updates the notification, never
+    changed (``save`` refuses to)."""
+
+    notification = models.ForeignKey(
+        Notification, on_delete=models.PROTECT, related_name="delivery_attempts"
+    )
+    number = models.PositiveSmallIntegerField(help_text="1 for the first attempt, and so on.")
+    at = models.DateTimeField(help_text="When it was tried.")
+    outcome = models.CharField(max_length=16, choices=AttemptOutcome.choices)
+    error = models.TextField(blank=True, help_text="What the mail server or connection said.")
+
+    class Meta:
+        ordering = ["notification", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notification", "number"], name="notification_attempt_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"attempt {self.number} at {self.at:%Y-%m-%d %H:%M}: {self.outcome}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise RuntimeError("Delivery attempts are append-only: record a new attempt.")
+        super().save(*args, **kwargs)

@@ -14,11 +14,10 @@ import dataclasses
 import datetime
 import logging
 
-from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
-from coordination import errors
+from coordination import errors, outbox
 from coordination.choices import (
     INCIDENT_TRANSITIONS,
     OPEN_ACTION_STATUSES,
@@ -34,6 +33,8 @@ from coordination.models import (
     CoordinationAction,
     Incident,
     IncidentUpdate,
+    Notification,
+    NotificationAudience,
     ReferenceCounter,
 )
 from opsapi.accounts.access import Forbidden, require_officer, require_responder, roles_of
@@ -531,10 +532,12 @@ class Escalation:
 @dataclasses.dataclass
 class EscalationRun:
     """What one run of :func:`escalate_overdue` did. ``failed`` holds the ids of actions whose
-    escalation raised and was rolled back; they are tried again by the next run."""
+    escalation raised and was rolled back; they are tried again by the next run. ``delivery``
+    is what the outbox sent afterwards (this run's e-mails and earlier ones due for retry)."""
 
     escalated: list[Escalation] = dataclasses.field(default_factory=list)
     failed: list[int] = dataclasses.field(default_factory=list)
+    delivery: outbox.Delivery = dataclasses.field(default_factory=outbox.Delivery)
 
 
 def unacknowledged_past_due(now=None):
@@ -557,12 +560,14 @@ def escalate_overdue(*, now=None) -> EscalationRun:
     """Escalate every action still unacknowledged after its due time, once.
 
     Each action is escalated in its own transaction: marked (``escalated_at``, a new
-    ``version``), noted on the incident's internal timeline, and — only once that commits — its
-    emails sent to the partner's 24/7 addresses and to the incident lead. An action already
-    escalated, acknowledged meanwhile, or locked by a concurrent run is left alone, so running
-    this again (or twice at once) escalates and emails nothing twice. One action failing does
-    not stop the others; it is logged and retried next run. Email failures are logged and do
-    not undo the escalation (the timeline says who was to be told).
+    ``version``), noted on the incident's internal timeline, and its e-mails to the partner's
+    24/7 addresses and to the incident lead written to the outbox (:class:`Notification`), all
+    committed or rolled back together. An action already escalated, acknowledged meanwhile, or
+    locked by a concurrent run is left alone, so running this again (or twice at once)
+    escalates and emails nothing twice. One action failing does not stop the others; it is
+    logged and retried next run. Then the outbox delivers every due notification
+    (:func:`coordination.outbox.deliver_pending`): a mail server that is down leaves them
+    pending, retried with back-off by later runs, and undoes no escalation.
     """
     now = now or timezone.now()
     run = EscalationRun()
@@ -579,6 +584,7 @@ def escalate_overdue(*, now=None) -> EscalationRun:
             continue
         if escalation is not None:
             run.escalated.append(escalation)
+    run.delivery = outbox.deliver_pending(now=now)
     return run
 
 
@@ -628,8 +634,9 @@ def _escalate_action(pk: int, now) -> Escalation | None:
         actor=None,
         reason=reason,
     )
-    messages = _escalation_emails(action, late, partner_to, lead_to)
-    transaction.on_commit(lambda: _send_escalation_emails(action.pk, messages))
+    for notification in _escalation_notifications(action, late, partner_to, lead_to):
+        notification.created_at = notification.next_attempt_at = now
+        notification.save()
     return Escalation(
         action=action,
         late_by=late_by,
@@ -699,7 +706,7 @@ def _escalation_entry(action, late: str, partner_to, lead_to) -> str:
     return "\n".join(lines)
 
 
-def _escalation_emails(action, late: str, partner_to, lead_to) -> list[EmailMessage]:
+def _escalation_notifications(action, late: str, partner_to, lead_to) -> list[Notification]:
     """One message to the partner's watch, one to the incident lead.
 
     The partner's copy names the incident by reference only, without its title or the
@@ -709,10 +716,12 @@ def _escalation_emails(action, late: str, partner_to, lead_to) -> list[EmailMess
     incident = action.incident
     kind = action.get_kind_display()
     due = center_time_text(action.due_at)
-    messages = []
+    notifications = []
     if partner_to:
-        messages.append(
-            EmailMessage(
+        notifications.append(
+            Notification(
+                action=action,
+                audience=NotificationAudience.PARTNER,
                 subject=f"[{incident.reference}] Overdue: {kind} due {due}",
                 body=(
                     f"The operations center asked {action.partner.name} for the following about "
@@ -723,7 +732,7 @@ def _escalation_emails(action, late: str, partner_to, lead_to) -> list[EmailMess
                     "Please sign in to the OPS API and acknowledge the action, or call the "
                     "center's watch desk.\n"
                 ),
-                to=partner_to,
+                recipients=list(partner_to),
             )
         )
     if lead_to:
@@ -732,8 +741,10 @@ def _escalation_emails(action, late: str, partner_to, lead_to) -> list[EmailMess
             if partner_to
             else f"nobody (it {_unreachable_why(action.partner)})"
         )
-        messages.append(
-            EmailMessage(
+        notifications.append(
+            Notification(
+                action=action,
+                audience=NotificationAudience.LEAD,
                 subject=f"[{incident.reference}] Overdue: {kind} to {action.partner.name}, "
                 f"due {due}",
                 body=(
@@ -742,21 +753,7 @@ def _escalation_emails(action, late: str, partner_to, lead_to) -> list[EmailMess
                     f"{late} after its due time ({due}).\n"
                     f"Partner's 24/7 watch emailed: {reached}.\n"
                 ),
-                to=[lead_to],
+                recipients=[lead_to],
             )
         )
-    return messages
-
-
-def _send_escalation_emails(action_pk: int, messages) -> None:
-    # Runs after the escalation committed: a failure here is logged, never raised, because
-    # the escalation is on the record either way and the run must go on to the next action.
-    for message in messages:
-        try:
-            message.send()
-        except Exception:
-            escalation_logger.exception(
-                "The escalation email for coordination action %s to %s could not be sent.",
-                action_pk,
-                ", ".join(message.to),
-            )
+    return notifications

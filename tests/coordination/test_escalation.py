@@ -407,11 +407,12 @@ def test_a_failure_after_saving_rolls_that_escalation_back_and_sends_nothing_for
 def test_email_failures_are_logged_and_keep_the_escalation(
     escalate, officer, incident, vdem, mailoutbox, caplog
 ):
+    # Retries and back-off: tests/coordination/test_outbox.py.
     action = issue(officer, incident, vdem)
 
     with (
         override_settings(EMAIL_BACKEND=f"{__name__}.RefusingBackend"),
-        caplog.at_level(logging.ERROR, logger="coordination.escalation"),
+        caplog.at_level(logging.WARNING, logger="coordination.escalation"),
     ):
         run = escalate()
 
@@ -420,12 +421,14 @@ def test_email_failures_are_logged_and_keep_the_escalation(
     assert action.escalated_at == RUN
     assert escalation_records(action) == 1
     assert len(escalation_entries(incident)) == 1
-    assert [r.getMessage() for r in caplog.records] == [
-        f"The escalation email for coordination action {action.pk} to "
-        "duty@vdem.example.gov, watch@vdem.example.gov could not be sent.",
-        f"The escalation email for coordination action {action.pk} to "
-        "lead@ops.example.gov could not be sent.",
+    assert len(run.delivery.retrying) == 2
+    assert [r.getMessage().split(" could not be sent")[0] for r in caplog.records] == [
+        f"The escalation e-mail {run.delivery.retrying[0]} for coordination action "
+        f"{action.pk} to duty@vdem.example.gov, watch@vdem.example.gov",
+        f"The escalation e-mail {run.delivery.retrying[1]} for coordination action "
+        f"{action.pk} to lead@ops.example.gov",
     ]
+    assert {r.levelno for r in caplog.records} == {logging.WARNING}
     assert mailoutbox == []
 
 
@@ -462,11 +465,12 @@ def test_the_command_prints_each_escalation_and_the_total_under_its_own_request_
     due = [center_time_text(first.due_at), center_time_text(second.due_at)]
     assert lines == [
         f"escalated {incident.reference} request for information to Virginia Emergency "
-        f"Management, due {due[0]}, 3 h past due; emailed duty@vdem.example.gov, "
+        f"Management, due {due[0]}, 3 h past due; e-mailing duty@vdem.example.gov, "
         "watch@vdem.example.gov, lead@ops.example.gov",
         f"escalated {incident.reference} request for information to Maryland Emergency "
-        f"Management, due {due[1]}, 3 h past due; emailed lead@ops.example.gov",
+        f"Management, due {due[1]}, 3 h past due; e-mailing lead@ops.example.gov",
         "2 action(s) escalated.",
+        "3 e-mail(s) sent, 0 to be retried, 0 given up.",
     ]
     assert len(mailoutbox) == 3
     records = [first.history.latest("history_id"), second.history.latest("history_id")]
@@ -475,7 +479,10 @@ def test_the_command_prints_each_escalation_and_the_total_under_its_own_request_
     assert len(request_ids) == 1
     assert request_ids.pop().startswith("cmd:escalate_overdue:")
 
-    assert run_command() == ["0 action(s) escalated."]
+    assert run_command() == [
+        "0 action(s) escalated.",
+        "0 e-mail(s) sent, 0 to be retried, 0 given up.",
+    ]
     assert len(mailoutbox) == 3
 
 

@@ -22,11 +22,13 @@ def describe(action, now) -> str:
 class Command(BaseCommand):
     help = (
         "Escalate coordination actions still unacknowledged after their due time: mark each "
-        "overdue, note it on the incident's internal timeline, and email the partner's 24/7 "
-        "addresses and the incident lead. Idempotent: an action is escalated once, so run it as "
-        "often as you like (cron, systemd timer), even twice at once. Exits 1 if an action "
-        "could not be escalated (it is retried next run). --dry-run lists what would be "
-        "escalated without saving or sending anything."
+        "overdue, note it on the incident's internal timeline, and write e-mails to the partner's "
+        "24/7 addresses and the incident lead to the outbox; then send every e-mail due in the "
+        "outbox (failed ones are retried with back-off by later runs or deliver_notifications). "
+        "Idempotent: an action is escalated once, so run it as often as you like (cron, systemd "
+        "timer), even twice at once. Exits 1 if an action could not be escalated (it is retried "
+        "next run) or an e-mail was given up. --dry-run lists what would be escalated without "
+        "saving or sending anything."
     )
 
     def add_arguments(self, parser):
@@ -49,15 +51,21 @@ class Command(BaseCommand):
                 emailed.append(escalation.lead_recipient)
             self.stdout.write(
                 f"escalated {describe(action, action.escalated_at)}; "
-                f"emailed {', '.join(emailed) or 'nobody'}"
+                f"e-mailing {', '.join(emailed) or 'nobody'}"
             )
         self.stdout.write(self.style.SUCCESS(f"{len(run.escalated)} action(s) escalated."))
+        self.stdout.write(run.delivery.summary())
+        problems = []
         if run.failed:
             ids = ", ".join(str(pk) for pk in run.failed)
-            raise CommandError(
+            problems.append(
                 f"{len(run.failed)} action(s) could not be escalated (ids {ids}); "
                 "see the log. Nothing of them was saved or sent; the next run tries again."
             )
+        if run.delivery.given_up:
+            problems.append(run.delivery.given_up_text())
+        if problems:
+            raise CommandError(" ".join(problems))
 
     def _dry_run(self):
         now = timezone.now()
