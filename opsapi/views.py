@@ -186,13 +186,15 @@ class OpsGraphQLView(GraphQLView):
     def execute_single(
         self, request, request_adapter, sub_response, context, root_value, request_data
     ):
-        """Run the operation through the pipeline; GET runs queries only (405 otherwise)."""
+        """Run the operation through the pipeline; GET runs queries only (405 otherwise), and
+        subscriptions run over the WebSocket only (400)."""
+        allowed = OperationType.from_http(request_adapter.method) - {OperationType.SUBSCRIPTION}
         try:
             return pipeline.execute(
                 request_data,
                 context=context,
                 root_value=root_value,
-                allowed_operation_types=OperationType.from_http(request_adapter.method),
+                allowed_operation_types=allowed,
             )
         except CannotGetOperationTypeError as error:
             raise HTTPException(400, error.as_http_error_reason()) from error
@@ -201,6 +203,12 @@ class OpsGraphQLView(GraphQLView):
                 refusal = HTTPException(405, "Mutations must be sent with POST: GET runs queries.")
                 refusal.allow = "POST"
                 raise refusal from error
+            if error.operation_type == OperationType.SUBSCRIPTION:
+                raise HTTPException(
+                    400,
+                    "Subscriptions run over a WebSocket to /graphql/ (graphql-transport-ws), "
+                    "not over HTTP.",
+                ) from error
             raise HTTPException(400, error.as_http_error_reason(request_adapter.method)) from error
 
     # --- answering -------------------------------------------------------------------------

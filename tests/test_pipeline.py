@@ -252,3 +252,21 @@ def test_only_graphql_transport_ws_is_accepted_at_the_handshake(db, subprotocols
     else:
         # Closing before accepting refuses the handshake (HTTP 403 to the client).
         assert answer["type"] == "websocket.close"
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_subscription_sent_over_http_is_refused_with_where_to_send_it(token, method):
+    document = "subscription { incidentChanged { id } }"
+    client = http(token).client
+    headers = {"Authorization": f"Bearer {token}"}
+    if method == "GET":
+        response = client.get("/graphql/", {"query": document}, headers=headers)
+    else:
+        response = client.post(
+            "/graphql/",
+            data=json.dumps({"query": document}),
+            content_type="application/json",
+            headers=headers,
+        )
+    assert (response.status_code, code_of(response)) == (400, "BAD_REQUEST")
+    assert "WebSocket" in response.json()["errors"][0]["message"]
