@@ -1,7 +1,8 @@
 """ASGI entry point: HTTP through Django (the API, admin, pages), WebSocket for subscriptions.
 
-Serve it with uvicorn (README). In development (DEBUG) the admin's static files are served
-too, as runserver would; in production they are collected and served by the proxy.
+Serve it with uvicorn (README). Static files (the admin's, GraphiQL's) are served by
+WhiteNoise's middleware: from the apps in development (DEBUG), collected in production
+(docs/production.md §4).
 """
 
 import os
@@ -13,8 +14,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opsapi.settings")
 http_application = get_asgi_application()  # sets Django up before the imports below
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
-from django.conf import settings  # noqa: E402
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from opsapi.graphql.trusted import registry  # noqa: E402
 from opsapi.subscriptions import websocket_application  # noqa: E402
@@ -23,7 +22,7 @@ registry()  # the trusted-document manifests, loaded and checked now: a bad one 
 
 application = ProtocolTypeRouter(
     {
-        "http": ASGIStaticFilesHandler(http_application) if settings.DEBUG else http_application,
+        "http": http_application,
         "websocket": websocket_application(),
     }
 )
