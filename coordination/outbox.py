@@ -67,6 +67,7 @@ DEFAULT_RETRY_LONGEST = 3600
 DEFAULT_SMTP_TIMEOUT = 30
 DEFAULT_LIMIT = 500
 MAX_ERROR_LENGTH = 2000
+FAILURE_FIELDS = ["attempts", "last_error", "next_attempt_at"]
 
 
 def max_attempts() -> int:
@@ -154,7 +155,7 @@ def _deliver_next(mail, now, delivery: Delivery) -> bool:
         notification.state = NotificationState.SENT
         notification.sent_at = now
         notification.next_attempt_at = None
-        notification.save()
+        notification.save(update_fields=["attempts", "state", "sent_at", "next_attempt_at"])
         delivery.sent.append(notification.pk)
     return True
 
@@ -178,7 +179,7 @@ def _record_failure(notification, now, error: str, delivery: Delivery) -> None:
     if notification.attempts >= max_attempts():
         notification.state = NotificationState.FAILED
         notification.next_attempt_at = None
-        notification.save()
+        notification.save(update_fields=[*FAILURE_FIELDS, "state"])
         delivery.given_up.append(notification.pk)
         logger.error(
             "Gave up the escalation e-mail %s for coordination action %s to %s after %s "
@@ -191,7 +192,7 @@ def _record_failure(notification, now, error: str, delivery: Delivery) -> None:
         )
         return
     notification.next_attempt_at = now + retry_delay(notification.attempts)
-    notification.save()
+    notification.save(update_fields=FAILURE_FIELDS)
     delivery.retrying.append(notification.pk)
     logger.warning(
         "The escalation e-mail %s for coordination action %s to %s could not be sent "

@@ -338,3 +338,16 @@ def test_officers_read_the_outbox_and_its_attempts_and_change_nothing(
     assert officer_client.post(page, {}).status_code == 403
     client.force_login(make_user("outsider", staff=True))
     assert client.get(listing).status_code == 403
+
+
+@pytest.mark.django_db
+def test_each_email_costs_three_statements_in_its_own_transaction(
+    overdue_action, mailoutbox, django_assert_num_queries
+):
+    for i in range(3):
+        queue(overdue_action, f"Notice {i}")
+    # Per e-mail: lock and read the next due row, insert the attempt, update the row, inside a
+    # savepoint here (a transaction outside tests); then one more look finds nothing due.
+    with django_assert_num_queries(3 * 5 + 3):
+        delivery = deliver_pending()
+    assert len(delivery.sent) == len(mailoutbox) == 3
