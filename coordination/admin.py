@@ -11,9 +11,6 @@ from coordination import admin_outbox  # noqa: F401 (the escalation outbox's scr
 from coordination.models import CoordinationAction, Incident, IncidentUpdate
 from opsapi.audit.admin import AdminRules, ReadOnlyAdmin, ReadOnlyInline, officers_and_auditors
 
-# The admin layout at 1366 x 768 (tests/browser/test_admin_layout.py).
-ADMIN_LAYOUT = {"all": ["opsapi-admin/layout.css"]}
-
 # Read by officers and auditors (who read every incident); administrators as such do not see
 # operational data.
 OPERATIONAL_RULES = AdminRules(view=officers_and_auditors)
@@ -60,10 +57,6 @@ class IncidentAdmin(ReadOnlyAdmin):
         "lead",
     ]
     list_filter = ["status", "severity", "category", "tlp"]
-
-    class Media:
-        css = ADMIN_LAYOUT
-
     list_select_related = ["lead"]
     search_fields = ["reference", "title"]
     fieldsets = [
@@ -116,10 +109,6 @@ class CoordinationActionAdmin(ReadOnlyAdmin):
 
     list_display = ["incident", "partner", "kind", "priority", "status", "due_at", "overdue"]
     list_filter = ["status", "kind", OverdueFilter, "priority"]
-
-    class Media:
-        css = ADMIN_LAYOUT
-
     list_select_related = ["incident", "partner"]
     search_fields = ["incident__reference", "incident__title", "partner__name"]
     fieldsets = [

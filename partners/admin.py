@@ -37,10 +37,6 @@ def _reason(form) -> str:
     return form.cleaned_data.get(CHANGE_REASON, "")
 
 
-# The admin layout at 1366 x 768 (tests/browser/test_admin_layout.py).
-ADMIN_LAYOUT = {"all": ["opsapi-admin/layout.css"]}
-
-
 class ContactInline(RoleRulesMixin, ServiceInlineMixin, admin.StackedInline):
     """The partner's contacts, added, changed and removed with the partner's form: stacked,
     two fields a line, so that several contacts fit a 1366-pixel screen."""
@@ -62,10 +58,6 @@ class PartnerAdmin(ServiceAdmin):
     rules = AdminRules(add=partner_managers, change=partner_managers)
     inlines = [ContactInline]
     list_display = ["name", "kind", "level", "state", "urban_area", "watch_phone", "active"]
-
-    class Media:
-        css = ADMIN_LAYOUT
-
     list_filter = ["kind", "level", "state", "sectors", "active"]
     list_select_related = ["state", "urban_area"]
     search_fields = ["name", "contacts__name", "contacts__email"]
@@ -139,10 +131,6 @@ class ContactAdmin(ServiceAdmin):
 
     rules = CONTACT_RULES
     list_display = ["name", "partner", "title", "email", "phone", "is_primary", "is_24x7"]
-
-    class Media:
-        css = ADMIN_LAYOUT
-
     list_filter = ["is_primary", "is_24x7", "partner__kind"]
     list_select_related = ["partner"]
     search_fields = ["name", "email", "phone", "partner__name"]

@@ -1,7 +1,7 @@
 """The admin at 1366 x 768 in Chromium: the list, change and history pages of partners,
-contacts, incidents and coordination actions fit the screen without sideways scrolling, with
-realistic data (long organisation names, several contacts), and history pages show local times
-and column headers in words."""
+contacts, incidents, coordination actions and users fit the screen without sideways scrolling,
+with realistic data (long organisation names, several contacts), and history pages show local
+times and column headers in words."""
 
 import re
 
@@ -25,6 +25,37 @@ DOCUMENT_WIDTH = "document.documentElement.scrollWidth"
 # A table Django scrolls inside its own box hides columns as surely as a wide page does.
 HIDDEN_COLUMNS = """[...document.querySelectorAll('#changelist .results, .inline-group .tabular')]
   .filter((box) => box.scrollWidth > box.clientWidth + 1).length"""
+
+
+def log_in(browser, live_server, user):
+    """A 1366 x 768 page of the admin, after logging in through its form."""
+    page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server.url}/admin/")
+    return page
+
+
+def assert_fits(page, live_server, pages: dict[str, str]) -> None:
+    for name, path in pages.items():
+        response = page.goto(live_server.url + path)
+        assert response.status == 200, name
+        assert page.evaluate(DOCUMENT_WIDTH) <= WIDTH, name
+        assert page.evaluate(HIDDEN_COLUMNS) == 0, name
+
+
+@pytest.fixture
+def user_pages(administrator, officer):
+    """Accounts are the administrators' (officers do not manage them)."""
+    administrator.set_password(PASSWORD)
+    administrator.save(update_fields=["password"])
+    return {
+        "user list": "/admin/auth/user/",
+        "user": f"/admin/auth/user/{officer.pk}/change/",
+        "user history": f"/admin/auth/user/{officer.pk}/history/",
+    }
 
 
 @pytest.fixture
@@ -64,19 +95,11 @@ def admin_pages(officer):
     }
 
 
-def test_admin_pages_fit_1366_by_768(live_server, officer, admin_pages, browser):
-    page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-    page.fill("#id_username", officer.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{live_server.url}/admin/")
-
-    for name, path in admin_pages.items():
-        response = page.goto(live_server.url + path)
-        assert response.status == 200, name
-        assert page.evaluate(DOCUMENT_WIDTH) <= WIDTH, name
-        assert page.evaluate(HIDDEN_COLUMNS) == 0, name
+def test_admin_pages_fit_1366_by_768(
+    live_server, officer, administrator, admin_pages, user_pages, browser
+):
+    page = log_in(browser, live_server, officer)
+    assert_fits(page, live_server, admin_pages)
 
     page.goto(live_server.url + admin_pages["incident list"])
     headers = page.locator("#result_list thead th").all_inner_texts()
@@ -89,6 +112,11 @@ def test_admin_pages_fit_1366_by_768(live_server, officer, admin_pages, browser)
 
     page.goto(live_server.url + admin_pages["partner"])
     assert page.locator(".inline-related:not(.empty-form)").count() == 4 + 1  # and one blank
+
+    page = log_in(browser, live_server, administrator)
+    assert_fits(page, live_server, user_pages)
+    page.goto(live_server.url + user_pages["user list"])
+    assert page.locator("#result_list td.field-is_active").first.is_visible()
 
 
 def test_history_shows_local_times_and_headers_in_words(live_server, officer, admin_pages, browser):
