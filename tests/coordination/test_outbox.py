@@ -291,6 +291,27 @@ def test_deliver_notifications_sends_what_is_due_and_fails_loudly_on_giving_up(
     assert mail_server.received == [(WATCH, "Overdue")]
 
 
+@pytest.mark.django_db
+def test_escalate_overdue_fails_loudly_when_an_email_is_given_up(mail_server, officer, settings):
+    settings.NOTIFICATION_MAX_ATTEMPTS = 1
+    partner = make_partner(officer, watch_email=WATCH)
+    now = timezone.now()
+    action = make_action(
+        officer, make_incident(officer), partner, due_at=now - MINUTE, now=now - 2 * MINUTE
+    )
+    out = io.StringIO()
+
+    with pytest.raises(CommandError, match=r"^1 e-mail\(s\) given up after their last attempt"):
+        call_command("escalate_overdue", stdout=out)
+
+    assert out.getvalue().splitlines()[-2:] == [
+        "1 action(s) escalated.",
+        "0 e-mail(s) sent, 0 to be retried, 1 given up.",
+    ]
+    action.refresh_from_db()
+    assert action.escalated_at is not None  # the escalation stands; the e-mail is the problem
+
+
 # --- two deliverers at once (PostgreSQL) ------------------------------------------------------
 
 
