@@ -4,19 +4,20 @@ tests/test_database_role.py, §6's procedure by tests/test_backup_restore.py).
 §1's environment is loaded the way it says, by a shell. On PostgreSQL, §0's rehearsal creates a
 throwaway database on the local server and exports its environment, §2's commands migrate it,
 load the reference data, collect the static files and start uvicorn, which must answer
-/healthz from that database, and §0's last block drops it. Two things differ from an
+/healthz from that database; then §0 rehearses §6 (a checkpoint, pg_dump, pg_restore into a
+new database, verify_audit of the restored trail against the checkpoint) and its last block
+drops both databases. Two things differ from an
 operator's terminal: the database is named uniquely per run (so that concurrent runs do not
 meet) and uvicorn listens on a free port instead of 8000. The blocks run in a copy of the
 checkout (collectstatic writes there), in a shell with a login shell's variables only.
 """
 
+import contextlib
 import json
 import os
 import secrets
 import signal
 import subprocess
-import time
-import urllib.request
 
 import psycopg
 import pytest
@@ -31,7 +32,6 @@ ENVIRONMENT = shell_blocks(section(DOC, "1. "))
 SERVERS = shell_blocks(section(DOC, "2. "))
 DOCUMENTED_DATABASE = "opsapi_rehearsal"
 DOCUMENTED_PORT = "--port 8000"
-SERVER = "http://127.0.0.1:{port}/healthz"
 START = 180  # seconds for migrate, reference data, collectstatic and uvicorn's workers
 
 
@@ -67,65 +67,76 @@ def reference_states(url: str) -> int:
         return database.execute("SELECT count(*) FROM partners_state").fetchone()[0]
 
 
+def rehearsal(setup: str, servers: str, restore: str, port: int) -> str:
+    """§0's setup, §2's commands with uvicorn in the background until it answers /healthz
+    (written to health.json) and is stopped, then §0's backup and restore: one shell, as the
+    document says, so that the restore is verified under the key the records were written
+    with. The lines between the blocks stand for the operator's curl and Ctrl-C."""
+    return f"""{setup.rstrip()}
+{servers.rstrip()} &
+server=$!
+tries=0
+until curl -sf http://127.0.0.1:{port}/healthz > health.json; do
+    kill -0 "$server"
+    tries=$((tries + 1)); [ "$tries" -lt {START * 2} ]
+    sleep 0.5
+done
+kill "$server"
+wait "$server" || true
+{restore}"""
+
+
 @pytest.mark.postgres
 @pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="§0 and §2 set up PostgreSQL: run in the suite's PostgreSQL pass",
 )
-def test_the_rehearsal_and_the_server_commands_run_as_written(tmp_path):
-    assert len(REHEARSAL) == 2
+def test_the_rehearsal_runs_as_written(tmp_path):
+    assert len(REHEARSAL) == 3
     assert len(SERVERS) == 1
-    database = f"{DOCUMENTED_DATABASE}_{secrets.token_hex(4)}"
+    name = f"{DOCUMENTED_DATABASE}_{secrets.token_hex(4)}"
     port = free_port()
-    setup, teardown = (block.replace(DOCUMENTED_DATABASE, database) for block in REHEARSAL)
+    setup, restore, teardown = (block.replace(DOCUMENTED_DATABASE, name) for block in REHEARSAL)
     servers = SERVERS[0].replace(DOCUMENTED_PORT, f"--port {port}")
     assert servers != SERVERS[0]
     assert setup != REHEARSAL[0]
     checkout = checkout_copy(tmp_path / "opsapi")
     env = login_environment()
-    log = (tmp_path / "servers.log").open("w+")
-    process = subprocess.Popen(
-        ["sh", "-e", "-c", f"{setup}\n{servers}"],
+    shell = subprocess.Popen(
+        ["sh", "-e", "-c", rehearsal(setup, servers, restore, port)],
         cwd=checkout,
         env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # the shell, uvicorn and its workers: stopped together
     )
     try:
-        health = wait_for_health(SERVER.format(port=port), process, log)
-        assert health == {"status": "ok", "database": "ok"}
-        said = output(log)
+        try:
+            stdout, stderr = shell.communicate(timeout=START * 2)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(shell.pid, signal.SIGKILL)
+        said = stdout + stderr
+        assert shell.returncode == 0, said
+        assert json.loads((checkout / "health.json").read_text()) == {
+            "status": "ok",
+            "database": "ok",
+        }
         assert "Applying partners.0001_initial... OK" in said
         assert "Reference data created: states 56" in said
         assert "static files copied to" in said
         assert (checkout / "staticfiles" / "admin").is_dir()
-        assert reference_states(f"postgres://postgres@127.0.0.1:5432/{database}") == 56
+        restored = f"postgres://postgres@127.0.0.1:5432/{name}_restored"
+        assert reference_states(restored) == 56
+        verified = stdout.strip().splitlines()[-1]
+        assert verified.startswith("OK"), said
+        assert "checkpoints" in verified, verified
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-        log.close()
         dropped = subprocess.run(
-            ["sh", "-e", "-c", teardown], env=env, capture_output=True, text=True
+            ["sh", "-e", "-c", teardown], cwd=checkout, env=env, capture_output=True, text=True
         )
     assert dropped.returncode == 0, dropped.stderr
-    assert not database_exists(database)
-
-
-def wait_for_health(url: str, process: subprocess.Popen, log) -> dict:
-    deadline = time.monotonic() + START
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the commands stopped with {process.returncode}:\n{output(log)}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                return json.loads(response.read())
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"uvicorn was not serving after {START} s:\n{output(log)}")
-
-
-def output(log) -> str:
-    log.flush()
-    log.seek(0)
-    return log.read()
+    assert not database_exists(name)
+    assert not database_exists(f"{name}_restored")
+    assert not (checkout / f"{name}.dump").exists()
