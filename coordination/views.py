@@ -37,7 +37,7 @@ PLACE_COLUMNS = 3
 # is an upper bound for the page's sans-serif fonts), so no label runs off the chart's left edge.
 CHAR_WIDTH = 8.6
 LABEL_PADDING = 12
-BAR_LENGTH = 260
+BAR_LENGTH = 180
 BAR_HEIGHT = 20
 BAR_GAP = 6
 COUNT_WIDTH = 40
@@ -114,12 +114,18 @@ def _urban_area(user, text: str) -> UrbanArea:
     return found
 
 
-def _bars(counts: dict) -> dict:
-    """A horizontal bar chart of counts keyed by a choice: the longest bar is the largest."""
+def _label_width(*charts: dict) -> int:
+    """The width of a label column holding the longest label of any of ``charts``."""
+    longest = max((len(key.label) for counts in charts for key in counts), default=0)
+    return LABEL_PADDING + round(CHAR_WIDTH * longest)
+
+
+def _bars(counts: dict, *, label_width: int) -> dict:
+    """A horizontal bar chart of counts keyed by a choice: the longest bar is the largest.
+
+    Charts shown side by side get the same ``label_width``, so their text is the same size.
+    """
     largest = max(counts.values(), default=0)
-    label_width = LABEL_PADDING + round(
-        CHAR_WIDTH * max((len(key.label) for key in counts), default=0)
-    )
     rows = []
     for index, (key, count) in enumerate(counts.items()):
         length = round(BAR_LENGTH * count / largest) if largest else 0
@@ -170,6 +176,7 @@ def _brief_context(report: brief.DailyBrief) -> dict:
     overdue = list(report.overdue_actions().select_related("incident", "partner")[:PAGE_ROWS])
     unacknowledged = report.unacknowledged_partners()
     situation = brief.Situation(user=report.user, scope=scope, now=report.now)
+    label_width = _label_width(open_now.by_severity, open_now.by_category)
     return {
         "scope": scope,
         "scope_query": _scope_query(scope),
@@ -193,8 +200,8 @@ def _brief_context(report: brief.DailyBrief) -> dict:
         "opened": list(report.opened_incidents().prefetch_related("states")[:PAGE_ROWS]),
         "status_changes": report.status_changes,
         "open_now": open_now,
-        "severity_chart": _bars(open_now.by_severity),
-        "category_chart": _bars(open_now.by_category),
+        "severity_chart": _bars(open_now.by_severity, label_width=label_width),
+        "category_chart": _bars(open_now.by_category, label_width=label_width),
         "states": states,
         "urban_areas": urban_areas,
         "actions": report.action_activity,
