@@ -7,8 +7,9 @@ from partners.reference import ReferenceDataError, load_reference_data
 class Command(BaseCommand):
     help = (
         "Create the states, critical-infrastructure sectors and urban areas that are missing "
-        "(partners/reference_data). Existing rows are never changed or deleted, so it is safe "
-        "to run on every start."
+        "(partners/reference_data). No row is deleted, and the only change to an existing row "
+        "gives an urban area nobody has edited the states the file lists, so it is safe to run "
+        "on every start."
     )
 
     def handle(self, *args, **options):
