@@ -242,6 +242,10 @@ if AUDIT_CHAIN_KEY_FROM_SECRET_KEY:
         SECRET_KEY.encode(), b"opsapi audit chain", hashlib.sha256
     ).hexdigest()
 
+# Ed25519 key signing the audit checkpoints (base64 of the raw private key, or PEM); none: the
+# checkpoints are sealed with the chain key only. docs/audit.md §10; `manage.py audit_keygen`.
+AUDIT_SIGNING_KEY = env.str("AUDIT_SIGNING_KEY", default="", multiline=True)
+
 STRAWBERRY_DJANGO = {
     "FIELD_DESCRIPTION_FROM_HELP_TEXT": True,
     "TYPE_DESCRIPTION_FROM_MODEL_DOCSTRING": True,

@@ -190,3 +190,60 @@ def export_filter(*, since: str | None, until: str | None, models=()) -> trail.T
             raise ExportError("model", f"Unknown model(s) {', '.join(unknown)}; use {names}.")
         flt.names = [known.get(m) or known[m.lower()] for m in models]
     return flt
+
+
+# The signed export (export_audit --checkpoints), for verify_export; format in docs/audit.md §10.
+
+SIGNED_FORMAT = "opsapi-audit-signed-export/1"
+
+
+class NoSignedCheckpoint(ExportError):
+    def __init__(self):
+        super().__init__(
+            "checkpoints",
+            "no signed checkpoint yet: set AUDIT_SIGNING_KEY and run manage.py checkpoint_audit.",
+        )
+
+
+def signed_lines():
+    """The signed export as JSON lines: a header, every signing key (oldest first, each after
+    the first with its rotation statement), every signed checkpoint (by number), each log's
+    records up to the newest checkpoint in id order with their place in its tree, then an end
+    line with the counts. Records are read in pages: memory stays flat."""
+    from opsapi.audit.checkpoints import log_records
+    from opsapi.audit.models import AuditCheckpoint, AuditSigningKey
+
+    signed = AuditCheckpoint.objects.filter(number__isnull=False).order_by("number")
+    newest = signed.last()
+    if newest is None:
+        raise NoSignedCheckpoint()
+    yield _line({"format": SIGNED_FORMAT, "exported_at": datetime.datetime.now(datetime.UTC)})
+    for key in AuditSigningKey.objects.order_by("pk"):
+        yield _line(
+            {
+                "key": {
+                    "key_id": key.key_id,
+                    "public_key": key.public_key,
+                    "created_at": key.created_at,
+                    "rotation": key.rotation,
+                    "predecessor_signature": key.predecessor_signature,
+                    "successor_signature": key.successor_signature,
+                }
+            }
+        )
+    checkpoints = 0
+    for checkpoint in signed.iterator():
+        checkpoints += 1
+        yield _line(
+            {"checkpoint": {"statement": checkpoint.statement, "signature": checkpoint.signature}}
+        )
+    records = 0
+    for log in sorted(newest.trees):
+        for index, leaf in enumerate(log_records(log, 0, newest.trees[log]["max_id"])):
+            records += 1
+            yield _line({**leaf, "index": index})
+    yield _line({"end": {"checkpoints": checkpoints, "records": records}})
+
+
+def _line(value) -> str:
+    return json.dumps(value, cls=AuditJSONEncoder, sort_keys=True, ensure_ascii=False) + "\n"

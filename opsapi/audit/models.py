@@ -134,9 +134,40 @@ class AuditCheckpoint(models.Model):
         encoder=AuditJSONEncoder, help_text="{table: {records, max_history_id, heads}}."
     )
     seal = models.CharField(max_length=64, help_text="HMAC of the tables summary.")
+    # Signed with AUDIT_SIGNING_KEY (opsapi.audit.signing), when it is set:
+    number = models.PositiveIntegerField(
+        null=True, unique=True, help_text="Place among the signed checkpoints: 1, 2, 3, …"
+    )
+    statement = models.JSONField(
+        null=True, help_text="What was signed: every log's Merkle tree size and root."
+    )
+    signature = models.TextField(blank=True, help_text="Ed25519 signature of the statement.")
+    key_id = models.CharField(max_length=16, blank=True, help_text="The signing key's id.")
+    trees = models.JSONField(
+        default=dict, help_text="{log: {size, frontier, max_id}}: where the next one goes on."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
 
     def __str__(self):
         return f"Checkpoint {self.pk} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class AuditSigningKey(models.Model):
+    """A public key that has signed checkpoints (its private half is AUDIT_SIGNING_KEY, never
+    stored). A key after the first names its predecessor and carries the rotation statement
+    both keys signed, so that either vouches for the other (opsapi.audit.signing)."""
+
+    key_id = models.CharField(max_length=16, unique=True)
+    public_key = models.CharField(max_length=64, help_text="Raw Ed25519 public key, base64.")
+    created_at = models.DateTimeField(default=timezone.now)
+    rotation = models.JSONField(null=True, help_text="The rotation statement (none for the first).")
+    predecessor_signature = models.TextField(blank=True)
+    successor_signature = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"Signing key {self.key_id}"

@@ -15,7 +15,7 @@ from coordination.models import Incident
 from opsapi.accounts.access import OPS_OFFICER
 from opsapi.accounts.services import issue_token
 from opsapi.audit import append_only
-from opsapi.audit.models import AuditAccess, AuditCheckpoint
+from opsapi.audit.models import AuditAccess, AuditCheckpoint, AuditSigningKey
 from opsapi.audit.tracking import delete_with_history
 from partners.models import Sector, State, UrbanArea
 from tests.factories import make_action, make_contact, make_incident, make_partner
@@ -38,7 +38,7 @@ APP_ROLE = "opsapi_app_test"
 def tracked_history_tables() -> set[str]:
     """The history tables of every tracked model (many-to-many history included), as
     simple-history knows them, plus the audit app's own records."""
-    tables = {"audit_auditaccess", "audit_auditcheckpoint"}
+    tables = {"audit_auditaccess", "audit_auditcheckpoint", "audit_auditsigningkey"}
     for model in apps.get_models():
         tracker = getattr(model, "_history_tracker", None)
         if tracker is not None and tracker.cls is model:
@@ -96,6 +96,7 @@ def trail(officer, administrator, make_user):
     make_user("second-officer", roles=[OPS_OFFICER])
     AuditAccess.record(user=officer, operation="history", target="incident", arguments={})
     AuditCheckpoint.objects.create(tables={}, seal="0" * 64)
+    AuditSigningKey.objects.create(key_id="0" * 16, public_key="A" * 44)
     # Fire the deferred foreign-key checks now: PostgreSQL refuses to TRUNCATE a table with
     # checks pending, which would hide the refusal under test.
     connection.check_constraints()
@@ -112,6 +113,7 @@ def test_discovery_finds_every_history_table_and_the_audit_records():
         "accounts_historicaluser_groups",
         "audit_auditaccess",
         "audit_auditcheckpoint",
+        "audit_auditsigningkey",
     } <= set(APPEND_ONLY_TABLES)
 
 

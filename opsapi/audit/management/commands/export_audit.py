@@ -9,7 +9,9 @@ class Command(BaseCommand):
     help = (
         "Export the audit trail of a time range, oldest record first, one line per record "
         "with all its fields, then a summary line with the count and the range hash. Streams "
-        "in bounded pages: memory stays flat for any range."
+        "in bounded pages: memory stays flat for any range. With --checkpoints, the signed "
+        "export instead: the signing keys, every signed checkpoint and every record they cover, "
+        "for python -m opsapi.audit.verify_export (docs/audit.md §10)."
     )
 
     def add_arguments(self, parser):
@@ -20,8 +22,16 @@ class Command(BaseCommand):
             "--model", action="append", default=[], help="Only this model (repeatable)."
         )
         parser.add_argument("--output", help="Write to this file instead of standard output.")
+        parser.add_argument(
+            "--checkpoints",
+            action="store_true",
+            help="The signed export: keys, checkpoints and the records they cover (all of them).",
+        )
 
-    def handle(self, *args, since, until, format, model, output, **options):  # noqa: A002
+    def handle(self, *args, since, until, format, model, output, checkpoints, **options):  # noqa: A002
+        if checkpoints:
+            self._signed(output, since=since, until=until, model=model, format=format)
+            return
         try:
             flt = export.export_filter(since=since, until=until, models=model)
         except export.ExportError as error:
@@ -38,4 +48,28 @@ class Command(BaseCommand):
                     stream.writelines(export.lines(flt, format))
             else:
                 for line in export.lines(flt, format):
+                    self.stdout.write(line, ending="")
+
+    def _signed(self, output, **others):
+        if any(others[name] for name in ("since", "until", "model")) or others["format"] != "jsonl":
+            raise CommandError(
+                "--checkpoints exports every record the checkpoints cover, as JSON lines: "
+                "it takes no --since, --until, --model or --format."
+            )
+        with command_context("export_audit"):
+            AuditAccess.record(
+                user=None, operation="export", target="signed", arguments={"checkpoints": True}
+            )
+            lines = export.signed_lines()
+            try:
+                first = next(lines)
+            except export.NoSignedCheckpoint as error:
+                raise CommandError(f"--checkpoints: {error}") from None
+            if output:
+                with open(output, "w", encoding="utf-8") as stream:
+                    stream.write(first)
+                    stream.writelines(lines)
+            else:
+                self.stdout.write(first, ending="")
+                for line in lines:
                     self.stdout.write(line, ending="")
