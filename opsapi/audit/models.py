@@ -41,11 +41,11 @@ class AccessLogQuerySet(models.QuerySet):
 
 class AuditAccess(models.Model):
     """One read of the audit trail: an object's history, the audit log, a point-in-time view
-    or an export — who, when, which request, and with what arguments.
+    or an export — who, when, which request, and with what arguments."""
 
-    Every entry is numbered and sealed (:mod:`opsapi.audit.access_log`), so that
-    ``verify_audit`` notices an entry edited or deleted. Entries are written only by
-    :meth:`record`."""
+    # (The docstring above is the API's description of AuditRead.) Every entry is numbered and
+    # sealed (opsapi.audit.access_log), so that verify_audit notices an entry edited or
+    # deleted; entries are written only by record().
 
     sequence = models.PositiveBigIntegerField(
         unique=True, editable=False, help_text="Place in the log: 1, 2, 3, … with no gaps."
