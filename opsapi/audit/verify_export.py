@@ -16,6 +16,10 @@ It reads the export once, line by line, and checks
   size. All checkpoints are recomputed from the same records, so each one's tree is a prefix
   of the next one's (nothing before it was rewritten).
 
+With ``--kept FILE`` (the ``checkpoint_audit`` output lines kept off the server, or
+published), each signed checkpoint in it must be in the export with the same statement: a key
+holder who rewrote the history and re-signed every checkpoint from the first is caught too.
+
 Exit codes: 0 verified; 1 the export does not match its signatures (a record or checkpoint
 altered, deleted, inserted, reordered or forged); 2 the export cannot be read (not a file, not
 JSON lines, a malformed or missing line, truncated); 3 the public key cannot be read, or signed
@@ -72,8 +76,9 @@ class ExportVerifier:
     """Verifies an export's lines against a ``trusted`` Ed25519 public key; :meth:`run`
     returns a one-line summary or raises :class:`Failure`."""
 
-    def __init__(self, trusted):
+    def __init__(self, trusted, kept: dict | None = None):
         self.trusted = trusted
+        self.kept = kept or {}  # {number: (kept file line, statement, signature)}
         self.keys = {}  # {key id: (public key, position)}
         self.statements = []  # the checkpoints' statements, by number
         self.heads: dict[str, list[_Head]] = {}
@@ -167,6 +172,14 @@ class ExportVerifier:
                 f"line {n}: the public key given (key id {trusted_id}) is not one of this "
                 f"export's signing keys ({listed}): a wrong key, or another system's export",
             )
+        for number, (line, statement, signature) in self.kept.items():
+            key = self.keys.get(statement.get("key"))
+            if key is None or not signing.is_signed_by(key[0], statement, signature):
+                raise Failure(
+                    BAD_INPUT,
+                    f"kept checkpoints line {line}: checkpoint {number} is not signed by one of "
+                    "this export's keys (not a copy of this system's checkpoint)",
+                )
 
     def _checkpoint(self, n: int, checkpoint: dict) -> None:
         statement, signature = checkpoint["statement"], checkpoint["signature"]
@@ -191,6 +204,12 @@ class ExportVerifier:
                 n,
                 f"checkpoint {number}: signed by key {statement['key']}, retired before "
                 f"checkpoint {expected - 1} (signed by its successor {previous['key']})",
+            )
+        if number in self.kept and self.kept[number][1] != statement:
+            raise _failed(
+                n,
+                f"checkpoint {number} differs from the copy kept (kept checkpoints line "
+                f"{self.kept[number][0]}), both signed: the history was rewritten and re-signed",
             )
         for log, head in statement["logs"].items():
             heads = self.heads.setdefault(log, [])
@@ -309,6 +328,13 @@ class ExportVerifier:
             )
         if not self.statements:
             raise _bad(n, "the export has no checkpoint")
+        missing = sorted(number for number in self.kept if number > len(self.statements))
+        if missing:
+            raise _failed(
+                n,
+                f"the export ends at checkpoint {len(self.statements)}; checkpoint {missing[0]} "
+                f"was kept (kept checkpoints line {self.kept[missing[0]][0]}): checkpoints removed",
+            )
 
 
 def _kind(item: dict) -> str:
@@ -318,9 +344,35 @@ def _kind(item: dict) -> str:
     return "end" if "end" in item else "header"
 
 
-def verify(export_path: str, public_key_path: str) -> tuple[int, str]:
+def read_kept(path: str) -> dict:
+    """{number: (line, statement, signature)} of the signed checkpoints in a file of
+    ``checkpoint_audit`` output lines (unsigned ones are skipped); Failure if unreadable."""
+    kept = {}
+    try:
+        with open(path, encoding="utf-8") as stream:
+            for line, text in enumerate(stream, 1):
+                if not text.strip():
+                    continue
+                try:
+                    item = json.loads(text)
+                    if item.get("statement") is None:
+                        continue
+                    number = int(item["statement"]["number"])
+                    kept[number] = (line, item["statement"], str(item["signature"]))
+                except (ValueError, TypeError, KeyError, AttributeError) as error:
+                    raise Failure(
+                        BAD_INPUT,
+                        f"kept checkpoints line {line}: not a checkpoint_audit line ({error})",
+                    ) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise Failure(BAD_INPUT, f"cannot read the kept checkpoints: {error}") from None
+    return kept
+
+
+def verify(export_path: str, public_key_path: str, kept_path: str | None = None):
     """(exit code, message) of verifying the export at ``export_path`` against the public key
-    in ``public_key_path`` (base64 of the raw key, or PEM)."""
+    in ``public_key_path`` (base64 of the raw key, or PEM) and, if given, the checkpoints kept
+    from ``checkpoint_audit``'s output in ``kept_path``."""
     try:
         with open(public_key_path, encoding="utf-8") as stream:
             trusted = signing.load_public_key(stream.read())
@@ -329,8 +381,9 @@ def verify(export_path: str, public_key_path: str) -> tuple[int, str]:
     except signing.UnreadableKey as error:
         return BAD_KEY, f"{public_key_path}: {error}"
     try:
+        kept = read_kept(kept_path) if kept_path else {}
         with open(export_path, encoding="utf-8") as stream:
-            return VERIFIED, ExportVerifier(trusted).run(_lines(stream))
+            return VERIFIED, ExportVerifier(trusted, kept).run(_lines(stream))
     except OSError as error:
         return BAD_INPUT, f"{export_path}: cannot read the export: {error}"
     except Failure as failure:
@@ -354,8 +407,14 @@ def main(argv=None) -> int:
     )
     parser.add_argument("export", help="The export file (JSON lines).")
     parser.add_argument("public_key", help="A file holding a trusted public key (base64 or PEM).")
+    parser.add_argument(
+        "--kept",
+        metavar="FILE",
+        help="checkpoint_audit output kept earlier: each signed checkpoint in it must be in the "
+        "export unchanged.",
+    )
     args = parser.parse_args(argv)
-    code, message = verify(args.export, args.public_key)
+    code, message = verify(args.export, args.public_key, args.kept)
     print(message, file=sys.stdout if code == VERIFIED else sys.stderr)
     return code
 

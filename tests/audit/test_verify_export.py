@@ -392,3 +392,74 @@ def test_export_checkpoints_needs_a_signed_checkpoint_and_takes_no_filters(db, s
         call_command("export_audit", "--checkpoints", stdout=StringIO())
     with pytest.raises(CommandError, match="takes no --since"):
         call_command("export_audit", "--checkpoints", "--since", "2026-01-01T00:00Z")
+
+
+def resigned(items: list[dict], key) -> list[dict]:
+    """``items`` with every checkpoint recomputed from its records and signed again by ``key``
+    (the key holder's full rewrite)."""
+    leaves: dict[str, list[bytes]] = {}
+    for item in items:
+        if "log" in item:
+            data = signing.leaf_data(
+                item["log"], item["id"], item["object"], item["content"], item["record_hash"]
+            )
+            leaves.setdefault(item["log"], []).append(signing.leaf_hash(data))
+    previous = ""
+    for position in checkpoints(items):
+        checkpoint = items[position]["checkpoint"]
+        statement = checkpoint["statement"]
+        for log, head in statement["logs"].items():
+            tree = signing.MerkleTree()
+            for leaf in leaves.get(log, [])[: head["size"]]:
+                tree.append(leaf)
+            head["root"] = tree.root()
+        statement["previous"] = previous
+        checkpoint["signature"] = signing.sign(key, statement)
+        previous = signing.statement_digest(statement)
+    return items
+
+
+def test_a_rewrite_resigned_from_the_first_checkpoint_is_caught_by_kept_copies(
+    tmp_path, officer, signing_key, public_key
+):
+    kept = tmp_path / "checkpoints.jsonl"
+    incident_with_edits(officer, 2)
+    with kept.open("w") as stream:
+        call_command("checkpoint_audit", stdout=stream)
+        incident_with_edits(officer, 1)
+        call_command("checkpoint_audit", stdout=stream)
+    path = export(tmp_path)
+    assert verify_export.verify(str(path), str(public_key), str(kept))[0] == 0
+
+    items = lines_of(path)
+    items[records(items)[0]]["content"]["fields"]["title"] = "Rewritten"
+    write(path, resigned(items, signing_key))
+    # The export alone cannot tell: every checkpoint matches the rewritten records.
+    assert run(path, public_key)[0] == verify_export.VERIFIED
+    code, message = verify_export.verify(str(path), str(public_key), str(kept))
+    assert code == verify_export.FAILED
+    assert "checkpoint 1 differs from the copy kept (kept checkpoints line 1)" in message
+
+    # Nor may the export stop short of a checkpoint kept (an export made with the newest
+    # checkpoints and their records removed).
+    path = export(tmp_path)
+    with kept.open("a") as stream:
+        call_command("checkpoint_audit", stdout=stream)
+    code, message = verify_export.verify(str(path), str(public_key), str(kept))
+    assert code == verify_export.FAILED
+    assert "ends at checkpoint 2; checkpoint 3 was kept (kept checkpoints line 3)" in message
+    items = lines_of(path)
+
+    # A kept file that is not checkpoint_audit's output, or not this system's, is refused.
+    kept.write_text("{not json\n")
+    assert verify_export.verify(str(path), str(public_key), str(kept))[0] == (
+        verify_export.BAD_INPUT
+    )
+    forged = {"statement": items[checkpoints(items)[0]]["checkpoint"]["statement"]}
+    forged["signature"] = signing.sign(signing.generate_private_key(), forged["statement"])
+    kept.write_text(json.dumps(forged) + "\n")
+    code, message = verify_export.verify(str(path), str(public_key), str(kept))
+    assert code == verify_export.BAD_INPUT
+    assert "kept checkpoints line 1: checkpoint 1 is not signed by one of this export's keys" in (
+        message
+    )
