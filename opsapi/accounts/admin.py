@@ -184,10 +184,11 @@ class UserAdmin(ServiceAdmin, DjangoUserAdmin):
     def delete_view(self, request, object_id, extra_context=None):
         """The delete URL: explains that accounts are never deleted and deactivates instead."""
         user = self.get_object(request, unquote(object_id))
-        if user is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        # As Django's own views: the permission first, so a hidden user reads as a missing one.
         if not self.has_change_permission(request, user):
             raise PermissionDenied
+        if user is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         change_url = reverse("admin:auth_user_change", args=[user.pk])
         form = DeactivationForm(request.POST if request.method == "POST" else None)
         reason = form.cleaned_data.get(CHANGE_REASON, "") if form.is_valid() else None

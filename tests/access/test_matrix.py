@@ -913,7 +913,7 @@ ADMIN_RIGHTS = {
     "partners/state": ("v", "v", "vacd"),
     "partners/urbanarea": ("v", "v", "vacd"),
     "partners/sector": ("v", "v", "vacd"),
-    "auth/user": ("", "v", "vac"),
+    "auth/user": ("", "v", "vacd"),  # d: the delete page deactivates (never deletes)
     "auth/group": ("", "", "v"),
     "accounts/partnermembership": ("v", "v", "v"),
     "accounts/apitoken": ("", "v", "va"),
