@@ -32,15 +32,14 @@ Likewise a server that accepted the message but whose reply never arrived looks 
 failure and the message is retried. The window is one SMTP reply and one commit long, so a
 duplicate is rare, and a duplicate escalation e-mail is the lesser harm than a lost one.
 
-Settings (all optional):
+Settings (opsapi/settings.py, each from the environment):
 
 - ``NOTIFICATION_MAX_ATTEMPTS`` (10): attempts before a notification is given up; with the
   default back-off that is about four hours of retrying.
 - ``NOTIFICATION_RETRY_FIRST`` (60): seconds before the second attempt; doubles each time.
 - ``NOTIFICATION_RETRY_LONGEST`` (3600): the longest wait between two attempts, in seconds.
-- ``EMAIL_TIMEOUT``: Django's own; when unset, a connection here times out after
-  ``NOTIFICATION_SMTP_TIMEOUT`` (30) seconds, so that a hung mail server does not hold a
-  row's lock (and the run) forever.
+- ``EMAIL_TIMEOUT`` (30): Django's own, seconds before a hung mail server is given up, so
+  that it does not hold a row's lock (and the run) forever.
 """
 
 import dataclasses
@@ -61,23 +60,19 @@ from coordination.models import (
 
 logger = logging.getLogger("coordination.escalation")
 
-DEFAULT_MAX_ATTEMPTS = 10
-DEFAULT_RETRY_FIRST = 60
-DEFAULT_RETRY_LONGEST = 3600
-DEFAULT_SMTP_TIMEOUT = 30
 DEFAULT_LIMIT = 500
 MAX_ERROR_LENGTH = 2000
 FAILURE_FIELDS = ["attempts", "last_error", "next_attempt_at"]
 
 
 def max_attempts() -> int:
-    return int(getattr(settings, "NOTIFICATION_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS))
+    return settings.NOTIFICATION_MAX_ATTEMPTS
 
 
 def retry_delay(failed_attempts: int) -> datetime.timedelta:
     """How long to wait after the ``failed_attempts``-th failure: 1 min, 2, 4 … capped."""
-    first = int(getattr(settings, "NOTIFICATION_RETRY_FIRST", DEFAULT_RETRY_FIRST))
-    longest = int(getattr(settings, "NOTIFICATION_RETRY_LONGEST", DEFAULT_RETRY_LONGEST))
+    first = settings.NOTIFICATION_RETRY_FIRST
+    longest = settings.NOTIFICATION_RETRY_LONGEST
     # Capped before it is computed: 2**n grows past any timedelta long before n = 64.
     exponent = min(max(failed_attempts - 1, 0), 32)
     return datetime.timedelta(seconds=min(first * 2**exponent, longest))
@@ -119,10 +114,7 @@ def deliver_pending(*, now=None, limit: int = DEFAULT_LIMIT) -> Delivery:
     attempts. Mail-server failures are recorded and scheduled for retry, never raised.
     """
     delivery = Delivery()
-    timeout = getattr(settings, "EMAIL_TIMEOUT", None) or getattr(
-        settings, "NOTIFICATION_SMTP_TIMEOUT", DEFAULT_SMTP_TIMEOUT
-    )
-    mail = get_connection(timeout=timeout)
+    mail = get_connection()  # EMAIL_TIMEOUT bounds a hung mail server
     try:
         for _ in range(limit):
             if not _deliver_next(mail, now or timezone.now(), delivery):

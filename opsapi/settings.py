@@ -226,6 +226,16 @@ SUBSCRIPTIONS_PER_CONNECTION = env.int("SUBSCRIPTIONS_PER_CONNECTION", default=2
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="OPS Center <ops-center@localhost>")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+# Seconds an SMTP connection may hang: a hung mail server must not hold an outbox row's lock.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+
+# The escalation outbox (coordination.outbox, docs/escalation.md): attempts before an e-mail is
+# given up, and the back-off between attempts (first wait in seconds, doubling, capped).
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=10)
+NOTIFICATION_RETRY_FIRST = env.int("NOTIFICATION_RETRY_FIRST", default=60)
+NOTIFICATION_RETRY_LONGEST = env.int("NOTIFICATION_RETRY_LONGEST", default=3600)
 
 # History: change reasons are free text (an audit answer, not a label), history ids are 64-bit.
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
