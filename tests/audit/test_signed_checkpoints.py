@@ -3,12 +3,15 @@ by checkpoint, keys named by id and rotated with both keys' signatures."""
 
 import hashlib
 import json
+import threading
+import time
 from io import StringIO
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection, transaction
 
 from coordination import services as coordination
 from opsapi.audit import signing
@@ -204,3 +207,44 @@ def test_rotation_needs_a_current_key(settings):
     key = signing.load_private_key(settings.AUDIT_SIGNING_KEY)
     rotate_signing_key(key)  # the first key is stored on its first use, rotation included
     assert AuditSigningKey.objects.count() == 2
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="SQLite runs one writer at a time: ids are always committed in order",
+)
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_checkpoint_waits_for_a_writer_that_drew_a_lower_id(officer, signing_key):
+    """Writer A draws an id and holds its transaction; B writes a higher id and commits. The
+    checkpoint reads B's id as the highest, so it waits for A and covers A's record too: no
+    record below a checkpoint's highest id can commit after it."""
+    first, second = make_incident(officer), make_incident(officer)
+    drawn, release = threading.Event(), threading.Event()
+
+    def writer_a():
+        try:
+            with transaction.atomic():
+                coordination.update_incident(
+                    actor=officer, incident=first, version=first.version, title="A"
+                )
+                drawn.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=writer_a)
+    thread.start()
+    assert drawn.wait(10)
+    coordination.update_incident(actor=officer, incident=second, version=second.version, title="B")
+    threading.Timer(0.5, release.set).start()
+
+    started = time.monotonic()
+    checkpoint = take_checkpoint()
+    waited = time.monotonic() - started
+    thread.join(10)
+
+    assert waited >= 0.4
+    incidents = checkpoint.statement["logs"]["coordination_historicalincident"]
+    assert incidents["size"] == 4
+    assert (incidents["size"], incidents["root"]) == full_root("coordination_historicalincident")
