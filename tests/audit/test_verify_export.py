@@ -2,6 +2,7 @@
 public key alone (no Django, no database, no secret), and every kind of tampering with the
 export, the checkpoints or the history behind them is reported, naming the line and record."""
 
+import hashlib
 import json
 import os
 import subprocess
@@ -16,6 +17,7 @@ from django.db import connection
 
 from coordination import services as coordination
 from coordination.models import Incident
+from opsapi.accounts.services import issue_token
 from opsapi.audit import signing, verify_export
 from opsapi.audit.checkpoints import take_checkpoint
 from opsapi.audit.models import AuditAccess
@@ -463,3 +465,19 @@ def test_a_rewrite_resigned_from_the_first_checkpoint_is_caught_by_kept_copies(
     assert "kept checkpoints line 1: checkpoint 1 is not signed by one of this export's keys" in (
         message
     )
+
+
+def test_a_token_digest_is_exported_as_its_hash_only_and_still_verifies(
+    tmp_path, officer, administrator, signing_key, public_key
+):
+    token, _ = issue_token(user=officer, name="ci", actor=administrator)
+    take_checkpoint()
+    path = export(tmp_path)
+
+    assert token.digest not in path.read_text()
+    (record,) = [
+        item for item in lines_of(path) if item.get("log") == "accounts_historicalapitoken"
+    ]
+    digest = hashlib.sha256(json.dumps(token.digest).encode()).hexdigest()
+    assert record["content"]["fields"]["digest"] == {"sha256": digest}
+    assert run(path, public_key)[0] == verify_export.VERIFIED
