@@ -24,8 +24,9 @@ Exit codes: 0 verified; 1 the export does not match its signatures (a record or 
 altered, deleted, inserted, reordered or forged); 2 the export cannot be read (not a file, not
 JSON lines, a malformed or missing line, truncated); 3 the public key cannot be read, or signed
 none of the export's keys. Every failure is one line naming the export's line and the record.
-Memory: the checkpoints (a few numbers each) and, per log, the newest record hash of each
-object; the records themselves are never held.
+Memory: the checkpoints (a few numbers each) and, per log, 64 bits of the newest record hash of
+each object (for the links; every record's full content is checked by the trees); the records
+themselves are never held.
 """
 
 import argparse
@@ -68,7 +69,8 @@ class _Log:
     heads: list[_Head]
     tree: signing.MerkleTree = field(default_factory=signing.MerkleTree)
     last_id: int | None = None
-    objects: dict = field(default_factory=dict)  # {object id: (record hash, type)}
+    # {object id: first 64 bits of its newest record's hash << 1 | 1 if that was a deletion}
+    objects: dict = field(default_factory=dict)
     matched: _Head | None = None  # the newest checkpoint whose root was recomputed
 
 
@@ -284,17 +286,14 @@ class ExportVerifier:
                 raise _failed(n, f"{where}: access-log entry numbers must run 1, 2, 3, …")
             return
         before = log.objects.get(item["object"])
-        if before is None or (content["type"] == "+" and before[1] == "-"):
-            expected = ""
-        else:
-            expected = before[0]
-        if content["previous"] != expected:
+        starts = before is None or (content["type"] == "+" and before & 1)
+        if _prefix(content["previous"]) != (None if starts else before >> 1):
             raise _failed(
                 n,
                 f"{where}, object {item['object']}: its previous hash is not the record hash of "
                 "the object's record before it (a record deleted, inserted, reordered or altered)",
             )
-        log.objects[item["object"]] = (item["record_hash"], content["type"])
+        log.objects[item["object"]] = _prefix(item["record_hash"]) << 1 | (content["type"] == "-")
 
     def _finish_log(self, n: int) -> None:
         log = self.log
@@ -335,6 +334,18 @@ class ExportVerifier:
                 f"the export ends at checkpoint {len(self.statements)}; checkpoint {missing[0]} "
                 f"was kept (kept checkpoints line {self.kept[missing[0]][0]}): checkpoints removed",
             )
+
+
+def _prefix(record_hash: str) -> int | None:
+    """The first 64 bits of a record hash (None for none, -1 for one that is not hex): what is
+    kept of each object's newest record to check the next one's link (the trees check every
+    record's whole content)."""
+    if not record_hash:
+        return None
+    try:
+        return int(record_hash[:16], 16)
+    except ValueError:
+        return -1
 
 
 def _kind(item: dict) -> str:
