@@ -95,13 +95,13 @@ class ExportVerifier:
                 raise _bad(line_no, "empty line (the export is corrupt)")
             try:
                 item = json.loads(text)
-            except ValueError as error:
+            except (ValueError, RecursionError) as error:
                 raise _bad(line_no, f"not JSON ({error}): corrupt or truncated") from None
             if not isinstance(item, dict):
                 raise _bad(line_no, "not a JSON object")
             try:
                 stage = self._line(stage, line_no, item)
-            except (KeyError, TypeError, AttributeError, ValueError) as error:
+            except (KeyError, TypeError, AttributeError, ValueError, RecursionError) as error:
                 kind = _kind(item)
                 raise _bad(
                     line_no, f"malformed {kind} line ({type(error).__name__}: {error})"

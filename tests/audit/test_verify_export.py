@@ -309,8 +309,9 @@ def test_an_access_log_entry_removed_is_caught(tmp_path, trail, public_key):
         (lambda text: text.replace('"content"', '"contents"', 1), "malformed record line"),
         (lambda text: "garbage\n" + text, "line 1: not JSON"),
         (lambda text: text + "{}\n", "a line after the end line"),
+        (lambda text: "[" * 100_000 + "\n" + text, "line 1: not JSON"),
     ],
-    ids=["cut-mid-line", "cut-at-a-line", "missing-field", "garbage", "trailing"],
+    ids=["cut-mid-line", "cut-at-a-line", "missing-field", "garbage", "trailing", "nested"],
 )
 def test_a_corrupt_or_truncated_export_is_named_not_a_traceback(
     tmp_path, trail, public_key, damage, expected
