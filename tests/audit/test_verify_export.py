@@ -88,6 +88,15 @@ def checkpoints(items: list[dict]) -> list[int]:
     return [i for i, item in enumerate(items) if "checkpoint" in item]
 
 
+def leaf_hash(item: dict) -> bytes:
+    """The tree leaf of an exported record line."""
+    return signing.leaf_hash(
+        signing.leaf_data(
+            item["log"], item["id"], item["object"], item["content"], item["record_hash"]
+        )
+    )
+
+
 def run(path: Path, key: Path) -> tuple[int, str]:
     return verify_export.verify(str(path), str(key))
 
@@ -264,14 +273,7 @@ def test_a_history_rewritten_and_resigned_by_the_key_holder_is_caught(
     items[records(items)[0]]["content"]["reason"] = "Rewritten"
     tree = signing.MerkleTree()
     for position in records(items):
-        item = items[position]
-        tree.append(
-            signing.leaf_hash(
-                signing.leaf_data(
-                    item["log"], item["id"], item["object"], item["content"], item["record_hash"]
-                )
-            )
-        )
+        tree.append(leaf_hash(items[position]))
     second = items[checkpoints(items)[1]]["checkpoint"]
     second["statement"]["logs"][INCIDENTS]["root"] = tree.root()
     second["signature"] = signing.sign(signing_key, second["statement"])
@@ -403,10 +405,7 @@ def resigned(items: list[dict], key) -> list[dict]:
     leaves: dict[str, list[bytes]] = {}
     for item in items:
         if "log" in item:
-            data = signing.leaf_data(
-                item["log"], item["id"], item["object"], item["content"], item["record_hash"]
-            )
-            leaves.setdefault(item["log"], []).append(signing.leaf_hash(data))
+            leaves.setdefault(item["log"], []).append(leaf_hash(item))
     previous = ""
     for position in checkpoints(items):
         checkpoint = items[position]["checkpoint"]
