@@ -93,7 +93,6 @@ class TrustedDocument:
     id: str  # as the manifest names it (hex digest)
     text: str
     document: DocumentNode
-    manifest: str  # the file it came from
 
 
 class Registry:
@@ -273,7 +272,7 @@ def registry() -> Registry:
         for document_id, text in manifest_entries(path):
             if text not in parsed:
                 parsed[text] = _parsed_and_validated(graphql_schema, path, document_id, text)
-            documents.append(TrustedDocument(document_id, text, parsed[text], path))
+            documents.append(TrustedDocument(document_id, text, parsed[text]))
     if documents or only:
         logger.info(
             "Trusted documents: %d from %d manifests; only trusted documents for: %s",
