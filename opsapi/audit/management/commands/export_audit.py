@@ -1,3 +1,5 @@
+import itertools
+
 from django.core.management.base import BaseCommand, CommandError
 
 from opsapi.audit import export
@@ -43,12 +45,7 @@ class Command(BaseCommand):
                 target=f"{since or '-'}..{until or '-'}",
                 arguments={"since": since, "until": until, "format": format, "model": model},
             )
-            if output:
-                with open(output, "w", encoding="utf-8") as stream:
-                    stream.writelines(export.lines(flt, format))
-            else:
-                for line in export.lines(flt, format):
-                    self.stdout.write(line, ending="")
+            self._write(output, export.lines(flt, format))
 
     def _signed(self, output, **others):
         if any(others[name] for name in ("since", "until", "model")) or others["format"] != "jsonl":
@@ -65,11 +62,12 @@ class Command(BaseCommand):
                 first = next(lines)
             except export.NoSignedCheckpoint as error:
                 raise CommandError(f"--checkpoints: {error}") from None
-            if output:
-                with open(output, "w", encoding="utf-8") as stream:
-                    stream.write(first)
-                    stream.writelines(lines)
-            else:
-                self.stdout.write(first, ending="")
-                for line in lines:
-                    self.stdout.write(line, ending="")
+            self._write(output, itertools.chain([first], lines))
+
+    def _write(self, output, lines):
+        if output:
+            with open(output, "w", encoding="utf-8") as stream:
+                stream.writelines(lines)
+        else:
+            for line in lines:
+                self.stdout.write(line, ending="")
