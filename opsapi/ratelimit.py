@@ -105,12 +105,17 @@ def retry_after(identity: str, rate: Rate, *, now: float | None = None) -> int |
         return None
     if count <= rate.requests:
         return None
-    return max(1, math.ceil((window + 1) * rate.seconds - now))
+    return _seconds_left(window, rate, now)
 
 
 def _window_key(identity: str, rate: Rate, now: float) -> tuple[str, int]:
     window = int(now // rate.seconds)
     return f"ratelimit:{identity}:{window}", window
+
+
+def _seconds_left(window: int, rate: Rate, now: float) -> int:
+    """Seconds until the window after ``window`` opens (at least 1)."""
+    return max(1, math.ceil((window + 1) * rate.seconds - now))
 
 
 def user_retry_after(user) -> tuple[Rate, int] | None:
@@ -145,7 +150,7 @@ def address_retry_after(address: str) -> tuple[Rate, int] | None:
         return None
     if count < rate.requests:
         return None
-    return rate, max(1, math.ceil((window + 1) * rate.seconds - now))
+    return rate, _seconds_left(window, rate, now)
 
 
 def count_failed_authentication(address: str) -> None:

@@ -122,15 +122,12 @@ class OpsGraphQLView(GraphQLView):
             return rejected
         try:
             pipeline.admit(request.user)
-        except Refusal as refusal:
-            return refusal.http_response()
-        adapter = self.request_adapter_class(request)
-        if self.accepted_type is None and not self.should_render_graphql_ide(adapter):
-            return self.http_error(
-                406,
-                f"The API answers in {GRAPHQL_RESPONSE_JSON} or {JSON}: accept one of them.",
-            )
-        try:
+            adapter = self.request_adapter_class(request)
+            if self.accepted_type is None and not self.should_render_graphql_ide(adapter):
+                return self.http_error(
+                    406,
+                    f"The API answers in {GRAPHQL_RESPONSE_JSON} or {JSON}: accept one of them.",
+                )
             return self.run(request=request)
         except Refusal as refusal:
             return refusal.http_response()

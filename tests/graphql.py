@@ -6,7 +6,23 @@ import json
 from django.test import Client
 
 
-class GraphQLClient:
+class Operations:
+    """What every test client of the API offers over its ``post`` (HTTP or WebSocket)."""
+
+    def __call__(self, query: str, variables: dict | None = None) -> dict:
+        """Run an operation that must succeed at the HTTP level; returns the JSON body."""
+        response = self.post(query, variables)
+        assert response.status_code == 200, response.content
+        return response.json()
+
+    def data(self, query: str, variables: dict | None = None) -> dict:
+        """Run an operation that must not produce top-level errors; returns ``data``."""
+        body = self(query, variables)
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+
+class GraphQLClient(Operations):
     def __init__(self, client: Client, headers: dict | None = None):
         self.client = client
         self.headers = headers or {}
@@ -29,18 +45,6 @@ class GraphQLClient:
             content_type="application/json",
             headers=self.headers,
         )
-
-    def __call__(self, query: str, variables: dict | None = None) -> dict:
-        """Run an operation that must succeed at the HTTP level; returns the JSON body."""
-        response = self.post(query, variables)
-        assert response.status_code == 200, response.content
-        return response.json()
-
-    def data(self, query: str, variables: dict | None = None) -> dict:
-        """Run an operation that must not produce top-level errors; returns ``data``."""
-        body = self(query, variables)
-        assert "errors" not in body, body["errors"]
-        return body["data"]
 
 
 def payload(body_or_data: dict, mutation: str) -> dict:

@@ -9,6 +9,8 @@ from unittest import mock
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from tests.graphql import Operations
+
 PROTOCOL = "graphql-transport-ws"
 
 
@@ -126,7 +128,7 @@ class _Connection:
         await asyncio.wait_for(self.task, timeout)
 
 
-class InProcessGraphQLWebSocket:
+class InProcessGraphQLWebSocket(Operations):
     """The project's real WebSocket application (opsapi.subscriptions), driven in process
     through ASGI: for tests whose data lives in an open transaction, which a server in
     another process could not see. Each :meth:`post` is one connection with one operation."""
@@ -140,16 +142,6 @@ class InProcessGraphQLWebSocket:
 
         payload = {"query": query, "variables": variables or {}, **payload}
         return async_to_sync(self._exchange)([payload])[0]
-
-    def __call__(self, query: str, variables: dict | None = None) -> dict:
-        response = self.post(query, variables)
-        assert response.status_code == 200, response.content
-        return response.json()
-
-    def data(self, query: str, variables: dict | None = None) -> dict:
-        body = self(query, variables)
-        assert "errors" not in body, body["errors"]
-        return body["data"]
 
     def exchange(self, messages: list) -> list[WebSocketResponse]:
         """Send each of ``messages`` on one connection, in order, as a ``subscribe`` payload
