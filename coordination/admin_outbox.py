@@ -55,15 +55,6 @@ class NotificationAdmin(RoleRulesMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.opts.concrete_fields]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     @admin.display(description="to")
     def to(self, obj):
         return ", ".join(obj.recipients)

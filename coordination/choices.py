@@ -109,3 +109,22 @@ class ActionOutcome(models.TextChoices):
     IN_PROGRESS = "in_progress", "Work under way"
     COMPLETED = "completed", "Completed"
     DECLINED = "declined", "Declined"
+
+
+# The escalation outbox (coordination.models.Notification and its attempts).
+
+
+class NotificationState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed for good"
+
+
+class NotificationAudience(models.TextChoices):
+    PARTNER = "partner", "Partner's 24/7 watch"
+    LEAD = "lead", "Incident lead"
+
+
+class AttemptOutcome(models.TextChoices):
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"

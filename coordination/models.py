@@ -15,8 +15,11 @@ from coordination.choices import (
     ActionKind,
     ActionPriority,
     ActionStatus,
+    AttemptOutcome,
     IncidentCategory,
     IncidentStatus,
+    NotificationAudience,
+    NotificationState,
     Severity,
     Tlp,
     UpdateKind,
@@ -390,17 +393,6 @@ def incident_visibility(user, via: str = "") -> Q:
 # --- the escalation outbox ------------------------------------------------------------------
 
 
-class NotificationState(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed for good"
-
-
-class NotificationAudience(models.TextChoices):
-    PARTNER = "partner", "Partner's 24/7 watch"
-    LEAD = "lead", "Incident lead"
-
-
 class Notification(models.Model):
     """An escalation e-mail in the outbox: written in the escalation's own transaction, so the
     escalation and the e-mail telling someone about it are saved, or rolled back, together;
@@ -453,11 +445,6 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.get_audience_display()} e-mail for action {self.action_id} ({self.state})"
-
-
-class AttemptOutcome(models.TextChoices):
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
 
 
 class NotificationAttempt(models.Model):

@@ -51,12 +51,8 @@ from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.utils import timezone
 
-from coordination.models import (
-    AttemptOutcome,
-    Notification,
-    NotificationAttempt,
-    NotificationState,
-)
+from coordination.choices import AttemptOutcome, NotificationState
+from coordination.models import Notification, NotificationAttempt
 
 logger = logging.getLogger("coordination.escalation")
 

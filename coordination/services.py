@@ -26,6 +26,7 @@ from coordination.choices import (
     ActionPriority,
     ActionStatus,
     IncidentStatus,
+    NotificationAudience,
     Tlp,
     UpdateKind,
 )
@@ -34,7 +35,6 @@ from coordination.models import (
     Incident,
     IncidentUpdate,
     Notification,
-    NotificationAudience,
     ReferenceCounter,
 )
 from opsapi.accounts.access import Forbidden, require_officer, require_responder, roles_of
