@@ -351,17 +351,16 @@ def current_signing_key(key) -> AuditSigningKey:
     must have been rotated to (``manage.py audit_rotate_key``), so that the key before it
     vouches for it."""
     public = key.public_key()
-    stored = AuditSigningKey.objects.filter(key_id=signing.key_id(public)).first()
+    key_id = signing.key_id(public)
+    stored = AuditSigningKey.objects.filter(key_id=key_id).first()
     if stored is not None:
         return stored
     if AuditSigningKey.objects.exists():
         raise CheckpointError(
-            f"AUDIT_SIGNING_KEY (key {signing.key_id(public)}) is not a key rotated to: "
+            f"AUDIT_SIGNING_KEY (key {key_id}) is not a key rotated to: "
             "run manage.py audit_rotate_key with the current key to hand over to a new one."
         )
-    return AuditSigningKey.objects.create(
-        key_id=signing.key_id(public), public_key=signing.public_key_text(public)
-    )
+    return AuditSigningKey.objects.create(key_id=key_id, public_key=signing.public_key_text(public))
 
 
 def parse_kept_copy(line: str) -> AuditCheckpoint:
