@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format schema migrate token clean bench
+.PHONY: run test install lint format schema migrate token clean bench
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ $(CLIENTS_STAMP): clients/package.json clients/package-lock.json
 	else \
 		echo "npm is not installed: the Node client tests (tests/clients/) will be skipped."; \
 	fi
+
+# Everything the suite needs, installed once (.ci/run does this before running two suites at once).
+install: $(STAMP) $(CLIENTS_STAMP)
 
 # A development secret key, generated once per checkout and never committed.
 .dev-secret-key:
