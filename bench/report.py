@@ -14,6 +14,8 @@ from bench.machine import Machine
 from bench.profiling import Profile
 from bench.reads import SIZES, ReadResult
 from bench.scale import Census
+from bench.signed_trail import SignedTrailResult, signed_trail_section
+from bench.signed_trail import targets as signed_trail_targets
 from bench.trail import AuditResult
 from bench.writes import WriteResult
 
@@ -73,6 +75,7 @@ class Results:
     profile: Profile
     partner_name: str
     limits: LimitsResult | None = None  # §6, hostile documents
+    signed_trail: SignedTrailResult | None = None  # §7, signed checkpoints
 
     def read(self, who: str, n: int) -> ReadResult | None:
         return next((r for r in self.reads if r.who == who and r.n == n), None)
@@ -116,6 +119,8 @@ class Results:
             )
         if self.limits is not None:
             targets += limit_targets(self.limits)
+        if self.signed_trail is not None:
+            targets += signed_trail_targets(self.signed_trail)
         for who in ("officer", "partner"):
             counts = self.query_counts(who)
             sizes = ", ".join(str(r.n) for r in self.reads if r.who == who)
@@ -303,6 +308,7 @@ def markdown(results: Results) -> str:
         "Per request (N=1000: per page of 100), authentication included.",
         "",
         *(limits_section(results.limits) if results.limits is not None else []),
+        *(signed_trail_section(results.signed_trail) if results.signed_trail else []),
         *gaps_section(results),
         *profile_section(results.profile),
     ]

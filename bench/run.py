@@ -46,6 +46,11 @@ def _arguments(argv):
     parser.add_argument("--quick", action="store_true", help="fewer rounds, 4 s of HTTP load")
     parser.add_argument("--no-http", action="store_true", help="skip the HTTP measurement")
     parser.add_argument(
+        "--no-signed-trail",
+        action="store_true",
+        help="skip §7 (checkpoint, export and verify the whole trail: minutes at national scale)",
+    )
+    parser.add_argument(
         "--verify", action="store_true", help="run verify_audit on the data set and time it"
     )
     parser.add_argument(
@@ -114,6 +119,7 @@ def _measure(args, scale, census, data_note):
     from bench.profiling import profile
     from bench.reads import API, measure_reads, read
     from bench.report import Results
+    from bench.signed_trail import measure_signed_trail
     from bench.trail import measure_audit
     from bench.writes import measure_writes
     from partners.models import Partner
@@ -138,6 +144,12 @@ def _measure(args, scale, census, data_note):
         audit = measure_audit(auditor, audit_rounds)
         _log("6. Hostile documents and the document limits ...")
         limits = measure_limits(clients["officer"], audit_rounds)
+        signed = None
+        if not args.no_signed_trail:
+            _log(
+                "7. Signed trail: checkpoint, export, verify offline; writes during checkpoints ..."
+            )
+            signed = measure_signed_trail(clients["officer"], write_rounds)
     http = None
     if not args.no_http:
         _log(f"2. Over HTTP, {http_seconds:g} s of load per endpoint ...")
@@ -160,6 +172,7 @@ def _measure(args, scale, census, data_note):
         profile=read_profile,
         partner_name=partner.name,
         limits=limits,
+        signed_trail=signed,
     )
 
 
