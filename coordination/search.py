@@ -13,13 +13,22 @@ add a flat amount rather than a relevance of their own because ranking them woul
 reading every entry of every incident found (measured: 13 of 19 seconds for a word in 38,000
 of 50,000 incidents).
 
-On PostgreSQL the documents are full-text vectors (``english`` configuration; the last term
-a prefix, from :data:`MIN_PREFIX` characters, so that "chlor" finds "chlorine"), matched
-through GIN expression indexes that the migrations ``coordination/0003_search_indexes`` and
-``partners/0002_search_indexes`` create over *exactly* the expressions built here: change one
-and the other must change with it, or the planner reads every row instead
-(``tests/coordination/test_search.py`` checks the plan). Elsewhere (SQLite) every term must
-be contained, case-insensitively, in the document, and the rank is a weighted count on the
+On PostgreSQL the documents are full-text vectors (``english`` configuration) that the
+database stores and keeps: each searched table has a ``search_vector`` column, ``GENERATED
+ALWAYS AS (...) STORED`` from the fields and weights of :data:`DOCUMENTS`, with a GIN index
+(migrations ``coordination/0006_search_vectors`` and ``partners/0004_search_vectors``). Matching
+reads the index and ranking reads the stored vector, so nothing is parsed again at query time
+(a word in every one of 50,000 incidents: ``bench/search.py``). The query is every term as a
+whole word, the last one as a prefix ("chlor" finds "chlorine", "chlorine le" finds "chlorine
+leak"), except a lone term under :data:`MIN_PREFIX` characters, which is a whole word.
+
+The column is deliberately not a model field (a Django ``GeneratedField`` would be): Django
+never names it in an INSERT or UPDATE and never reads it back, so ``save_with_history`` writes
+exactly what it wrote before; simple-history, which copies every field of a tracked model into
+its historical table, does not copy it; and the audit chain (``opsapi/audit/chain.py``), which
+hashes the tracked fields, does not see it. Only this module refers to it, through
+:class:`StoredVector`. Elsewhere (SQLite) every term must be contained, case-insensitively, in
+the document (so the last term is a prefix there too), and the rank is a weighted count on the
 scale of ``ts_rank``'s default weights.
 """
 
@@ -29,11 +38,12 @@ import re
 from django.contrib.postgres.search import (
     SearchQuery,
     SearchRank,
-    SearchVector,
     SearchVectorExact,
+    SearchVectorField,
 )
 from django.db import connection
-from django.db.models import Case, F, Func, Q, TextField, Value, When
+from django.db.models import Case, Expression, F, Q, Value, When
+from django.db.models.expressions import Col
 
 from coordination.models import Incident, IncidentUpdate
 from opsapi.audit.tracking import NOTHING
@@ -49,11 +59,12 @@ PARTNER = "partner"
 WEIGHTS = {"A": 1.0, "B": 0.4, "C": 0.2, "D": 0.1}
 # What a matching timeline entry adds to an incident's rank, or a contact to a partner's.
 SECONDARY_MATCH = WEIGHTS["D"]
-# A shorter last term is taken as a whole word: as a prefix it would match nearly every
-# document, and each one found must be ranked.
+# A lone term shorter than this is taken as a whole word: as a prefix it would match nearly
+# every document, and each one found must be ranked. After other terms it is a prefix.
 MIN_PREFIX = 3
 
-# Which fields make up each searchable document, with their weight label.
+# Which fields make up each searchable document, with their weight label: on PostgreSQL the
+# generated ``search_vector`` columns of the migrations (change them together).
 DOCUMENTS = {
     "incident": (("reference", "A"), ("title", "B"), ("summary", "C")),
     "update": (("body", "D"),),
@@ -62,9 +73,10 @@ DOCUMENTS = {
 }
 
 # Terms are runs of letters and digits: nothing else of the user's text reaches a tsquery, so
-# no input can be a tsquery syntax error. Documents are split into words the same way.
+# no input can be a tsquery syntax error. The stored vectors split documents into words the
+# same way (runs of other characters than [:alnum:] made blanks before parsing).
 TERM = re.compile(r"[^\W_]+")
-NOT_A_WORD = "[^[:alnum:]]+"
+VECTOR_COLUMN = "search_vector"
 
 
 class InvalidSearch(ValueError):
@@ -166,32 +178,20 @@ def _hits(rows, kind: str, exact, rank):
     ).values_list("hit_kind", "hit_id", "hit_exact", "hit_rank")
 
 
-def search_document(name: str) -> SearchVector:
-    """The weighted full-text vector of a document (``incident``, ``update``, ``partner`` or
-    ``contact``): the expression the GIN indexes are built on."""
-    vectors = [
-        SearchVector(_words(field), config=SEARCH_CONFIG, weight=weight)
-        for field, weight in DOCUMENTS[name]
-    ]
-    vector = vectors[0]
-    for other in vectors[1:]:
-        vector = vector + other
-    return vector
+class StoredVector(Expression):
+    """The stored ``search_vector`` column of the queryset's own table: a column the database
+    maintains and the model does not declare. It resolves to a plain column reference of the
+    query's base table, so that it follows the table into subqueries and unions as any column
+    does (Django relabels their aliases)."""
 
+    output_field = SearchVectorField()
 
-def _words(field: str) -> Func:
-    """The field's text with every run of other characters than letters and digits made a
-    blank: the text is split into words as the query is (:data:`TERM`). PostgreSQL's parser
-    would otherwise keep "OPS-2026-000123" as "ops", "-2026", "-000123" and an email address
-    as one word, which no typed term could match."""
-    return Func(
-        F(field),
-        Value(NOT_A_WORD),
-        Value(" "),
-        Value("g"),
-        function="REGEXP_REPLACE",
-        output_field=TextField(),
-    )
+    def resolve_expression(
+        self, query=None, allow_joins=True, reuse=None, summarize=False, for_save=False
+    ):
+        column = SearchVectorField()
+        column.set_attributes_from_name(VECTOR_COLUMN)
+        return Col(query.get_initial_alias(), column)
 
 
 class FullText:
@@ -200,20 +200,22 @@ class FullText:
     def __init__(self, terms: list[str]):
         self.query = None
         if terms:
-            last = f"{terms[-1]}:*" if len(terms[-1]) >= MIN_PREFIX else terms[-1]
+            *whole, last = terms
+            if whole or len(last) >= MIN_PREFIX:
+                last = f"{last}:*"
             self.query = SearchQuery(
-                " & ".join([*terms[:-1], last]), config=SEARCH_CONFIG, search_type="raw"
+                " & ".join([*whole, last]), config=SEARCH_CONFIG, search_type="raw"
             )
 
     def matches(self, document: str):
         if self.query is None:
             return NOTHING
-        return SearchVectorExact(search_document(document), self.query)
+        return SearchVectorExact(StoredVector(), self.query)
 
     def rank(self, document: str):
         if self.query is None:
             return Value(0.0)
-        return SearchRank(search_document(document), self.query)
+        return SearchRank(StoredVector(), self.query)
 
 
 class Substrings:
