@@ -21,7 +21,7 @@ from django.db import connection
 from django.db.models import Max
 from simple_history.utils import get_m2m_field_name, get_m2m_reverse_field_name
 
-from opsapi.audit.chain import AuditJSONEncoder, record_digest
+from opsapi.audit.chain import AuditJSONEncoder, current_key_id, record_digest
 
 # Rows buffered per table before they are written.
 FLUSH_ROWS = 20_000
@@ -268,6 +268,7 @@ class History:
             "request_id": request_id,
             "changes": changes,
             "previous_hash": obj.previous_hash,
+            "chain_key_id": current_key_id(),
         }
         stand_in = self.stand_in()
         stand_in.__dict__.update(values)

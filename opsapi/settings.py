@@ -242,15 +242,18 @@ SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 SIMPLE_HISTORY_REVERT_DISABLED = True
 SIMPLE_HISTORY_DATE_INDEX = False  # composite indexes instead (opsapi.audit.tracking)
 
-# Key of the history records' HMAC chain (docs/audit.md). Keep it outside the database and
-# stable: records written under one key verify only with that key. Derived from SECRET_KEY
-# unless set.
+# Key of the history records' HMAC chain (docs/audit.md). Keep it outside the database: it seals
+# every new record, and each record names its key by id. Derived from SECRET_KEY unless set.
 AUDIT_CHAIN_KEY = env.str("AUDIT_CHAIN_KEY", default="")
 AUDIT_CHAIN_KEY_FROM_SECRET_KEY = not AUDIT_CHAIN_KEY  # `check --deploy` warns (audit.W001)
 if AUDIT_CHAIN_KEY_FROM_SECRET_KEY:
     AUDIT_CHAIN_KEY = hmac.new(
         SECRET_KEY.encode(), b"opsapi audit chain", hashlib.sha256
     ).hexdigest()
+# Chain keys rotated out (`manage.py audit_rotate_chain_key`), comma-separated, oldest first:
+# kept to verify the records they sealed, never to seal. Records sealed before records named
+# their key are verified with the oldest configured key (the first here, or AUDIT_CHAIN_KEY).
+AUDIT_CHAIN_RETIRED_KEYS = env.list("AUDIT_CHAIN_RETIRED_KEYS", default=[])
 
 # Ed25519 key signing the audit checkpoints (base64 of the raw private key, or PEM); none: the
 # checkpoints are sealed with the chain key only. docs/audit.md §10; `manage.py audit_keygen`.

@@ -8,7 +8,8 @@ Each :class:`~opsapi.audit.models.AuditAccess` row carries
   (:meth:`~opsapi.audit.models.AuditAccess.record`). A number is only ever taken by a row that
   commits, since each entry's predecessor was committed when its number was drawn: no gaps;
 - ``record_hash``: HMAC-SHA256, under ``AUDIT_CHAIN_KEY``, of a canonical JSON form of the
-  entry's content and its ``sequence`` (:func:`entry_digest`).
+  entry's content and its ``sequence`` (:func:`entry_digest`); ``chain_key_id`` names the key
+  (:mod:`opsapi.audit.chain`: after a rotation, older entries verify under a retired key).
 
 Editing an entry breaks its hash; deleting one leaves a gap in the numbers, which
 ``verify_audit`` reports with the missing positions; closing the gap by renumbering breaks the
@@ -18,14 +19,11 @@ covered cannot vanish unseen (see docs/audit.md).
 """
 
 import decimal
-import hashlib
-import hmac
 import json
 
-from django.conf import settings
 from django.db import connection
 
-from opsapi.audit.chain import AuditJSONEncoder
+from opsapi.audit.chain import AuditJSONEncoder, chain_hmac
 
 # Key of the PostgreSQL advisory lock taken by writers drawing a number again: any constant
 # they all share (here the bytes of "opsapi.access", cut to a positive 64-bit integer).
@@ -74,8 +72,9 @@ def _numbers(value):
 
 def entry_content(entry) -> dict:
     """The canonical content of an access-log ``entry`` (an AuditAccess, or the migration
-    state's version of it)."""
-    return {
+    state's version of it). An entry sealed before key ids names no key, and its content
+    holds none."""
+    content = {
         "log": "audit.AuditAccess",
         "sequence": entry.sequence,
         "at": entry.at,
@@ -85,11 +84,13 @@ def entry_content(entry) -> dict:
         "target": entry.target,
         "arguments": canonical_arguments(entry.arguments),
     }
+    chain_key_id = getattr(entry, "chain_key_id", "")  # not in migrations before 0005
+    if chain_key_id:
+        content["key"] = chain_key_id
+    return content
 
 
 def entry_digest(entry) -> str:
-    """The HMAC that ``entry.record_hash`` must hold."""
-    payload = json.dumps(
-        entry_content(entry), cls=AuditJSONEncoder, sort_keys=True, separators=(",", ":")
-    )
-    return hmac.new(settings.AUDIT_CHAIN_KEY.encode(), payload.encode(), hashlib.sha256).hexdigest()
+    """The HMAC that ``entry.record_hash`` must hold, under the key its ``chain_key_id`` names
+    (:class:`~opsapi.audit.chain.UnknownChainKey` if no configured key has that id)."""
+    return chain_hmac(entry_content(entry), getattr(entry, "chain_key_id", ""))

@@ -41,7 +41,12 @@ ROW_TRIGGER_TYPE = 1 | 2 | 8 | 16
 TRUNCATE_TRIGGER_TYPE = 2 | 32
 
 # The audit app's own records, append-only like the history tables.
-AUDIT_RECORD_MODELS = ("audit.AuditAccess", "audit.AuditCheckpoint", "audit.AuditSigningKey")
+AUDIT_RECORD_MODELS = (
+    "audit.AuditAccess",
+    "audit.AuditCheckpoint",
+    "audit.AuditSigningKey",
+    "audit.AuditChainKeyRotation",
+)
 
 CREATE_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION {FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from opsapi.audit import signing
 from opsapi.audit.access_log import entry_content
-from opsapi.audit.chain import AuditJSONEncoder, record_content
+from opsapi.audit.chain import AuditJSONEncoder, chain_keys, hmac_under, record_content
 from opsapi.audit.models import AuditAccess, AuditCheckpoint, AuditSigningKey
 from opsapi.audit.recording import link_accessors, recorded_links
 from opsapi.audit.tracking import TrackedHistoricalRecords, hidden_history_fields
@@ -115,17 +115,19 @@ def summarize(model) -> dict:
     return {"records": records, "max_history_id": top, "heads": heads.hexdigest()}
 
 
-def seal(tables: dict) -> str:
-    """The HMAC that seals a checkpoint's ``tables`` summary."""
-    payload = json.dumps(
-        {"checkpoint": tables}, cls=AuditJSONEncoder, sort_keys=True, separators=(",", ":")
-    )
-    return hmac.new(settings.AUDIT_CHAIN_KEY.encode(), payload.encode(), hashlib.sha256).hexdigest()
+def seal(tables: dict, key: str | None = None) -> str:
+    """The HMAC that seals a checkpoint's ``tables`` summary (under AUDIT_CHAIN_KEY, or
+    ``key``)."""
+    return hmac_under(key or settings.AUDIT_CHAIN_KEY, {"checkpoint": tables})
 
 
 def is_sealed(checkpoint: AuditCheckpoint) -> bool:
-    """Whether ``checkpoint``'s tables are exactly what was sealed (under the current key)."""
-    return hmac.compare_digest(seal(checkpoint.tables), checkpoint.seal)
+    """Whether ``checkpoint``'s tables are exactly what was sealed, under any configured chain
+    key (one sealed before a rotation, under a key now retired, stays sealed)."""
+    return any(
+        hmac.compare_digest(seal(checkpoint.tables, key), checkpoint.seal)
+        for key in chain_keys().values()
+    )
 
 
 # The access log's entry in a checkpoint's tables: {entries, newest_hash}.

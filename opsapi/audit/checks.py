@@ -6,6 +6,9 @@ from django.core import checks
 from django.db import DatabaseError, connection
 
 from opsapi.audit.append_only import append_only_tables
+from opsapi.audit.chain import chain_keys, current_key_id, key_id
+from opsapi.audit.checkpoints import tracked_models
+from opsapi.audit.models import AuditAccess, AuditChainKeyRotation
 
 
 @checks.register(checks.Tags.security, deploy=True)
@@ -84,3 +87,73 @@ def database_role_cannot_rewrite_the_trail(app_configs, **kwargs):
             )
         )
     return found
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def chain_keys_are_configured(app_configs, databases=None, **kwargs):
+    """Every chain key the trail names must be configured, or the records it sealed cannot be
+    verified: the keys the recorded rotations retired, and those of the newest record of every
+    history table and the access log. A rotation recorded but not applied is reported too.
+
+    The database is read on PostgreSQL (as :func:`database_role_cannot_rewrite_the_trail`),
+    elsewhere only with ``--database``; one indexed query per table."""
+    found = []
+    retired = settings.AUDIT_CHAIN_RETIRED_KEYS
+    ids = [key_id(key) for key in retired]
+    if current_key_id() in ids or len(set(ids)) < len(ids):
+        found.append(
+            checks.Warning(
+                "AUDIT_CHAIN_RETIRED_KEYS holds AUDIT_CHAIN_KEY, or one key twice.",
+                hint="List each retired chain key once, oldest first, without the current one.",
+                id="audit.W005",
+            )
+        )
+    if connection.vendor != "postgresql" and not databases:
+        return found
+    try:
+        named = _chain_keys_named()
+    except DatabaseError:
+        return found  # not reachable, or not migrated: the role check says which (W004)
+    missing = {key: where for key, where in named["used"].items() if key not in chain_keys()}
+    for key, where in sorted(missing.items()):
+        found.append(
+            checks.Warning(
+                f"Chain key {key} is not configured, yet {where} names it: verify_audit cannot "
+                "check what it sealed.",
+                hint="Add the key to AUDIT_CHAIN_RETIRED_KEYS (or set it as AUDIT_CHAIN_KEY) on "
+                "every host; see docs/audit.md, Rotating the chain key.",
+                id="audit.W006",
+            )
+        )
+    rotation = named["newest_rotation"]
+    if rotation is not None and rotation.new_key_id != current_key_id():
+        found.append(
+            checks.Warning(
+                f"A rotation of the chain key to key {rotation.new_key_id} was recorded at "
+                f"{rotation.at:%Y-%m-%d %H:%M %Z}, but AUDIT_CHAIN_KEY is key {current_key_id()}: "
+                "new records are still sealed under the old key.",
+                hint="Set the AUDIT_CHAIN_KEY and AUDIT_CHAIN_RETIRED_KEYS the rotation printed "
+                "on every host and restart; see docs/audit.md, Rotating the chain key.",
+                id="audit.W007",
+            )
+        )
+    return found
+
+
+def _chain_keys_named() -> dict:
+    """{"used": {key id: what names it}, "newest_rotation": the newest AuditChainKeyRotation}."""
+    used = {}
+    rotations = list(AuditChainKeyRotation.objects.order_by("pk"))
+    for rotation in rotations:  # the key each retired sealed the records before it
+        used.setdefault(
+            rotation.old_key_id, f"the chain key rotation of {rotation.at:%Y-%m-%d %H:%M %Z}"
+        )
+    newest = [(AuditAccess, "sequence")]
+    newest += [(model.history.model, "history_id") for model in tracked_models()]
+    for model, order in newest:
+        key = (
+            model._base_manager.order_by(f"-{order}").values_list("chain_key_id", flat=True).first()
+        )
+        if key:
+            used.setdefault(key, f"the newest record of {model._meta.db_table}")
+    return {"used": used, "newest_rotation": rotations[-1] if rotations else None}

@@ -10,7 +10,13 @@ from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from opsapi.audit.access_log import entry_digest, next_sequence, numbering_lock
-from opsapi.audit.chain import AuditJSONEncoder
+from opsapi.audit.chain import (
+    AuditJSONEncoder,
+    current_key_id,
+    hmac_under,
+    key_id,
+    rotation_content,
+)
 from opsapi.audit.context import current_request_id
 
 # How many times a writer draws a number again, under the lock, after losing it to another.
@@ -69,6 +75,14 @@ class AuditAccess(models.Model):
     record_hash = models.CharField(
         max_length=64, editable=False, help_text="HMAC of the entry and its sequence."
     )
+    chain_key_id = models.CharField(
+        max_length=16,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="Id of the chain key that sealed the entry (empty: sealed before key ids, "
+        "under the original key).",
+    )
 
     objects = AccessLogQuerySet.as_manager()
 
@@ -119,7 +133,12 @@ class AuditAccess(models.Model):
     @classmethod
     def _sealed(cls, fields: dict) -> "AuditAccess":
         """A new entry holding ``fields``, numbered next and sealed (not saved yet)."""
-        entry = cls(sequence=next_sequence(cls._base_manager), at=timezone.now(), **fields)
+        entry = cls(
+            sequence=next_sequence(cls._base_manager),
+            at=timezone.now(),
+            chain_key_id=current_key_id(),
+            **fields,
+        )
         entry.record_hash = entry_digest(entry)
         return entry
 
@@ -171,3 +190,33 @@ class AuditSigningKey(models.Model):
 
     def __str__(self):
         return f"Signing key {self.key_id}"
+
+
+class AuditChainKeyRotation(models.Model):
+    """A handover of the history chain key (``manage.py audit_rotate_chain_key``): from the key
+    that sealed records until then to the new one, at one moment. Sealed under both keys (the
+    HMAC of :func:`opsapi.audit.chain.rotation_content`), so that ``verify_audit``, holding
+    both, shows that whoever rotated held both."""
+
+    at = models.DateTimeField(default=timezone.now, editable=False)
+    old_key_id = models.CharField(max_length=16, editable=False)
+    new_key_id = models.CharField(max_length=16, editable=False)
+    old_seal = models.CharField(max_length=64, editable=False, help_text="HMAC under the old key.")
+    new_seal = models.CharField(max_length=64, editable=False, help_text="HMAC under the new key.")
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"Chain key {self.old_key_id} → {self.new_key_id} at {self.at:%Y-%m-%d %H:%M}"
+
+    @classmethod
+    def record(cls, *, new_key: str) -> "AuditChainKeyRotation":
+        """Put on the record the handover from ``AUDIT_CHAIN_KEY`` to ``new_key`` now, sealed
+        under both."""
+        rotation = cls(at=timezone.now(), old_key_id=current_key_id(), new_key_id=key_id(new_key))
+        content = rotation_content(rotation)
+        rotation.old_seal = hmac_under(settings.AUDIT_CHAIN_KEY, content)
+        rotation.new_seal = hmac_under(new_key, content)
+        rotation.save(force_insert=True)
+        return rotation

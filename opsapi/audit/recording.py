@@ -14,7 +14,7 @@ import functools
 from django.db import connection
 from simple_history.utils import get_m2m_field_name, get_m2m_reverse_field_name
 
-from opsapi.audit.chain import record_digest
+from opsapi.audit.chain import current_key_id, record_digest
 from opsapi.audit.context import current_request_id
 
 
@@ -211,4 +211,5 @@ def stamp_historical_record(sender, instance, history_instance, **kwargs):
     record.request_id = current_request_id()
     record.changes = compute_changes(record, previous, links, previous_links)
     record.previous_hash = previous.record_hash if previous is not None else ""
+    record.chain_key_id = current_key_id()
     record.record_hash = record_digest(record, links)

@@ -8,7 +8,8 @@ when / why / type and the full row snapshot (see :mod:`opsapi.audit.recording`):
 - ``changes``: the field-level difference to the object's previous record, computed when the
   record is written (so reading a trail never has to fetch predecessors, and the record states
   what the change was at the time it was made);
-- ``previous_hash`` and ``record_hash``: the per-object HMAC chain (:mod:`opsapi.audit.chain`).
+- ``previous_hash`` and ``record_hash``: the per-object HMAC chain (:mod:`opsapi.audit.chain`),
+  and ``chain_key_id``, the id of the key that sealed the record.
 
 Write paths that would change rows without a history record (``QuerySet.update()``,
 ``bulk_update()``, ``bulk_create()`` and saving ``F()`` expressions) raise
@@ -149,6 +150,13 @@ class HistoryRecord(models.Model):
     )
     record_hash = models.CharField(
         max_length=64, help_text="HMAC of this record's content and previous_hash."
+    )
+    chain_key_id = models.CharField(
+        max_length=16,
+        blank=True,
+        default="",
+        help_text="Id of the chain key that sealed this record (empty: sealed before key ids, "
+        "under the original key).",
     )
 
     class Meta:

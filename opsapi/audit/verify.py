@@ -14,6 +14,13 @@ of objects, so that memory stays flat however long the trail is. For every objec
 entry's HMAC, the numbers running 1, 2, 3, … with none missing or repeated, and the entries the
 checkpoints saw (see :mod:`opsapi.audit.access_log`).
 
+Each record and entry is checked under the chain key its ``chain_key_id`` names, the current
+one or a retired one (:mod:`opsapi.audit.chain`); one naming a key that is not configured is a
+finding of its own (UNKNOWN_KEY), as is a rotation of the chain key whose seals fail. Every
+signed checkpoint's Ed25519 signature is checked with the stored public key it names, and so
+is their chain: numbered 1, 2, 3, …, each naming the statement before it, each signing key
+vouched for by the one before (:mod:`opsapi.audit.signing`).
+
 Each problem is a :class:`Finding`; see docs/audit.md for what can and cannot be detected.
 """
 
@@ -27,9 +34,17 @@ from django.apps import apps
 from django.db import connection
 from simple_history.utils import get_m2m_field_name, get_m2m_reverse_field_name
 
+from opsapi.audit import signing
 from opsapi.audit.access_log import entry_digest
 from opsapi.audit.append_only import append_only_tables, unprotected_tables
-from opsapi.audit.chain import canonical_value, record_digest
+from opsapi.audit.chain import (
+    UnknownChainKey,
+    canonical_value,
+    chain_keys,
+    hmac_under,
+    record_digest,
+    rotation_content,
+)
 from opsapi.audit.checkpoints import (
     ACCESS_LOG,
     STREAM_CHUNK,
@@ -38,7 +53,12 @@ from opsapi.audit.checkpoints import (
     is_sealed,
     tracked_models,
 )
-from opsapi.audit.models import AuditAccess, AuditCheckpoint
+from opsapi.audit.models import (
+    AuditAccess,
+    AuditChainKeyRotation,
+    AuditCheckpoint,
+    AuditSigningKey,
+)
 
 # Objects per batch: each batch costs one query for its records, one per many-to-many history
 # table and one per many-to-many link table, and holds only its own records' links in memory.
@@ -99,6 +119,30 @@ class Problem(enum.Enum):
         "access-log entries seen by a checkpoint are missing or replaced "
         "(the newest entries deleted)"
     )
+    UNKNOWN_KEY = (
+        "unknown chain key: sealed under a key id that no configured key has "
+        "(add the key to AUDIT_CHAIN_RETIRED_KEYS), so its hash cannot be checked"
+    )
+    ROTATION_SEAL = (
+        "chain key rotation not sealed by both keys: the record of the handover was altered, "
+        "or forged"
+    )
+    CHECKPOINT_SIGNATURE = (
+        "signed checkpoint invalid: its statement is not signed by the key it names "
+        "(the statement or the signature altered, or forged)"
+    )
+    CHECKPOINT_SEQUENCE = (
+        "signed checkpoints out of sequence: a number skipped, or a statement not naming the "
+        "one before it (a checkpoint deleted, inserted or replaced)"
+    )
+    CHECKPOINT_TREES = (
+        "signed checkpoint's stored trees differ from the heads it signed "
+        "(the next checkpoint would extend altered trees)"
+    )
+    SIGNING_KEY = (
+        "signing key not vouched for: its id, public key or rotation statement does not check "
+        "against the key before it"
+    )
 
 
 @dataclass(frozen=True)
@@ -137,12 +181,16 @@ class Totals:
     live_rows: int = 0
     checkpoints: int = 0
     entries: int = 0
+    signed: int = 0  # of the checkpoints
+    rotations: int = 0  # of the chain key
 
     def __str__(self):
+        signed = f" ({self.signed} signed)" if self.signed else ""
+        rotations = f", {self.rotations} chain key rotations" if self.rotations else ""
         return (
             f"{self.records} records in {self.tables} tables, {self.objects} objects, "
             f"{self.live_rows} live rows reconciled, {self.entries} access-log entries, "
-            f"{self.checkpoints} checkpoints"
+            f"{self.checkpoints} checkpoints{signed}{rotations}"
         )
 
 
@@ -273,7 +321,9 @@ class AuditVerifier:
 
     def findings(self) -> Iterator[Finding]:
         yield from self._protection()
+        yield from self._rotations()
         covered, seen_entries = yield from self._checkpoints()
+        yield from SignedCheckpointVerifier(self.totals).findings()
         for model in self.models:
             table = model.history.model._meta.db_table
             self.totals.tables += 1
@@ -287,6 +337,26 @@ class AuditVerifier:
             return
         for table in unprotected_tables(connection, append_only_tables(apps)):
             yield Finding(Problem.UNPROTECTED, table)
+
+    def _rotations(self) -> Iterator[Finding]:
+        """Every rotation of the chain key: sealed under the key it retired, which must be
+        configured (it sealed the records before), and under the new key once that is
+        configured (until the rotation is applied it is not, nor ever if it was given up)."""
+        table = AuditChainKeyRotation._meta.db_table
+        keys = chain_keys()
+        for rotation in AuditChainKeyRotation.objects.order_by("pk"):
+            self.totals.rotations += 1
+            content = rotation_content(rotation)
+            where = {"history_id": rotation.pk}
+            if rotation.old_key_id not in keys:
+                detail = f"key {rotation.old_key_id}"
+                yield Finding(Problem.UNKNOWN_KEY, table, detail=detail, **where)
+            for key_id, seal in (
+                (rotation.old_key_id, rotation.old_seal),
+                (rotation.new_key_id, rotation.new_seal),
+            ):
+                if key_id in keys and hmac_under(keys[key_id], content) != seal:
+                    yield Finding(Problem.ROTATION_SEAL, table, detail=f"key {key_id}", **where)
 
     def _checkpoints(self):
         """Check every checkpoint's seal, and each kept copy against the database; return
@@ -365,8 +435,11 @@ class AccessLogVerifier:
             where = {"entry": entry.sequence, "history_id": entry.pk, **where}
             return Finding(problem, self.table, detail=detail, **where)
 
-        if entry_digest(entry) != entry.record_hash:
-            yield found(Problem.ENTRY_ALTERED)
+        try:
+            if entry_digest(entry) != entry.record_hash:
+                yield found(Problem.ENTRY_ALTERED)
+        except UnknownChainKey as unknown:
+            yield found(Problem.UNKNOWN_KEY, f"key {unknown.key_id}")
         expected = previous.sequence + 1 if previous is not None else 1
         if previous is not None and entry.sequence == previous.sequence:
             yield found(Problem.ENTRY_REPEATED, f"record {previous.pk} has the same number")
@@ -384,6 +457,122 @@ class AccessLogVerifier:
                     f"entry {entry.sequence} is not the one checkpoint {checkpoint_id} saw",
                     checkpoint_id=checkpoint_id,
                 )
+
+
+class SignedCheckpointVerifier:
+    """Verifies the signed checkpoints with the public keys stored beside them: each key
+    vouched for by the one before (its rotation statement signed by both), each checkpoint's
+    statement signed by the key it names (never one older than its predecessor's), numbered
+    1, 2, 3, …, naming the statement before it, and its stored trees the heads it signed.
+
+    The trees' roots are recomputed from the records by the offline verifier
+    (:mod:`opsapi.audit.verify_export`), not here."""
+
+    def __init__(self, totals: Totals):
+        self.totals = totals
+        self.table = AuditCheckpoint._meta.db_table
+
+    def findings(self) -> Iterator[Finding]:
+        keys = yield from self._keys()
+        previous = None
+        signed = AuditCheckpoint.objects.filter(number__isnull=False).order_by("number")
+        for checkpoint in signed.iterator():
+            self.totals.signed += 1
+            yield from self._checkpoint(checkpoint, previous, keys)
+            previous = checkpoint
+
+    def _keys(self):
+        """Check every stored signing key; return {key id: (public key, position)} of those
+        that check (a forged key signs nothing verify_audit accepts)."""
+        keys = {}
+        table = AuditSigningKey._meta.db_table
+        before = None
+        for position, stored in enumerate(AuditSigningKey.objects.order_by("pk")):
+            problem = _key_problem(stored, before)
+            if problem:
+                yield Finding(Problem.SIGNING_KEY, table, history_id=stored.pk, detail=problem)
+            else:
+                keys[stored.key_id] = (signing.load_public_key(stored.public_key), position)
+            before = stored
+        return keys
+
+    def _checkpoint(self, checkpoint, previous, keys) -> Iterator[Finding]:
+        def found(problem: Problem, detail: str) -> Finding:
+            return Finding(problem, self.table, checkpoint_id=checkpoint.pk, detail=detail)
+
+        statement = checkpoint.statement or {}
+        named = keys.get(checkpoint.key_id)
+        if named is None:
+            yield found(Problem.CHECKPOINT_SIGNATURE, f"no valid stored key {checkpoint.key_id}")
+        elif statement.get("key") != checkpoint.key_id or not signing.is_signed_by(
+            named[0], statement, checkpoint.signature
+        ):
+            yield found(Problem.CHECKPOINT_SIGNATURE, f"number {checkpoint.number}")
+        expected = previous.number + 1 if previous is not None else 1
+        chained = signing.statement_digest(previous.statement) if previous is not None else ""
+        if checkpoint.number != expected or statement.get("number") != checkpoint.number:
+            yield found(
+                Problem.CHECKPOINT_SEQUENCE,
+                f"number {checkpoint.number} (its statement: {statement.get('number')}) "
+                f"where {expected} was due",
+            )
+        elif statement.get("previous") != chained:
+            yield found(
+                Problem.CHECKPOINT_SEQUENCE,
+                f"number {checkpoint.number} does not name the statement of number "
+                f"{previous.number if previous is not None else '(none)'} before it",
+            )
+        if previous is not None and named is not None:
+            older = keys.get(previous.key_id)
+            if older is not None and named[1] < older[1]:
+                yield found(
+                    Problem.CHECKPOINT_SIGNATURE,
+                    f"number {checkpoint.number} is signed by key {checkpoint.key_id}, retired "
+                    f"before key {previous.key_id} signed number {previous.number}",
+                )
+        differing = _trees_differing(checkpoint.trees, statement.get("logs") or {})
+        if differing:
+            yield found(Problem.CHECKPOINT_TREES, f"differs in {', '.join(differing)}")
+
+
+def _key_problem(stored, before) -> str:
+    """What is wrong with a stored signing key given the one ``before`` it, or ""."""
+    try:
+        public = signing.load_public_key(stored.public_key)
+    except signing.UnreadableKey as error:
+        return f"key {stored.key_id}: {error}"
+    if signing.key_id(public) != stored.key_id:
+        return f"key {stored.key_id} is not the id of its public key"
+    if before is None:
+        return ""
+    rotation = stored.rotation or {}
+    expected = {"from": before.key_id, "to": stored.key_id, "public_key": stored.public_key}
+    if any(rotation.get(name) != value for name, value in expected.items()):
+        return f"key {stored.key_id}: its rotation statement does not name key {before.key_id}"
+    try:
+        previous = signing.load_public_key(before.public_key)
+    except signing.UnreadableKey:
+        return f"key {stored.key_id}: the key before it, {before.key_id}, is unreadable"
+    if not signing.is_signed_by(previous, rotation, stored.predecessor_signature):
+        return f"key {stored.key_id}: the rotation is not signed by key {before.key_id}"
+    if not signing.is_signed_by(public, rotation, stored.successor_signature):
+        return f"key {stored.key_id}: the rotation is not signed by the key itself"
+    return ""
+
+
+def _trees_differing(trees: dict, heads: dict) -> list[str]:
+    """The logs whose stored tree (size, frontier) does not give the signed head."""
+    differing = []
+    for log in sorted(set(trees) | set(heads)):
+        state, head = trees.get(log), heads.get(log)
+        try:
+            tree = signing.MerkleTree(state["size"], state["frontier"])
+            same = head is not None and (tree.size, tree.root()) == (head["size"], head["root"])
+        except (KeyError, TypeError, ValueError):
+            same = False
+        if not same:
+            differing.append(log)
+    return differing
 
 
 class _TableVerifier:
@@ -456,13 +645,16 @@ class _TableVerifier:
         claimed = {}
         for i, record in enumerate(chain):
             found = _Found(self.table, object_id, record.history_id)
-            if record_digest(record, links.get(record.history_id, self.links.empty)) != (
-                record.record_hash
-            ):
-                if record.record_hash in chained_to:
-                    yield found(Problem.CONTENT_ALTERED)
-                else:
-                    yield found(Problem.BAD_HASH)
+            try:
+                digest = record_digest(record, links.get(record.history_id, self.links.empty))
+            except UnknownChainKey as unknown:
+                yield found(Problem.UNKNOWN_KEY, f"key {unknown.key_id}")
+            else:
+                if digest != record.record_hash:
+                    if record.record_hash in chained_to:
+                        yield found(Problem.CONTENT_ALTERED)
+                    else:
+                        yield found(Problem.BAD_HASH)
             if record.history_relation_id != object_id:
                 yield found(
                     Problem.WRONG_OBJECT, f"history_relation is {record.history_relation_id}"

@@ -15,7 +15,12 @@ from coordination.models import Incident
 from opsapi.accounts.access import OPS_OFFICER
 from opsapi.accounts.services import issue_token
 from opsapi.audit import append_only
-from opsapi.audit.models import AuditAccess, AuditCheckpoint, AuditSigningKey
+from opsapi.audit.models import (
+    AuditAccess,
+    AuditChainKeyRotation,
+    AuditCheckpoint,
+    AuditSigningKey,
+)
 from opsapi.audit.tracking import delete_with_history
 from partners.models import Sector, State, UrbanArea
 from tests.factories import make_action, make_contact, make_incident, make_partner
@@ -38,7 +43,12 @@ APP_ROLE = "opsapi_app_test"
 def tracked_history_tables() -> set[str]:
     """The history tables of every tracked model (many-to-many history included), as
     simple-history knows them, plus the audit app's own records."""
-    tables = {"audit_auditaccess", "audit_auditcheckpoint", "audit_auditsigningkey"}
+    tables = {
+        "audit_auditaccess",
+        "audit_auditcheckpoint",
+        "audit_auditsigningkey",
+        "audit_auditchainkeyrotation",
+    }
     for model in apps.get_models():
         tracker = getattr(model, "_history_tracker", None)
         if tracker is not None and tracker.cls is model:
@@ -97,6 +107,7 @@ def trail(officer, administrator, make_user):
     AuditAccess.record(user=officer, operation="history", target="incident", arguments={})
     AuditCheckpoint.objects.create(tables={}, seal="0" * 64)
     AuditSigningKey.objects.create(key_id="0" * 16, public_key="A" * 44)
+    AuditChainKeyRotation.record(new_key="a new chain key")
     # Fire the deferred foreign-key checks now: PostgreSQL refuses to TRUNCATE a table with
     # checks pending, which would hide the refusal under test.
     connection.check_constraints()
@@ -114,6 +125,7 @@ def test_discovery_finds_every_history_table_and_the_audit_records():
         "audit_auditaccess",
         "audit_auditcheckpoint",
         "audit_auditsigningkey",
+        "audit_auditchainkeyrotation",
     } <= set(APPEND_ONLY_TABLES)
 
 

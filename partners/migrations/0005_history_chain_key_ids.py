@@ -1,0 +1,64 @@
+"""Every history record names the chain key that sealed it (opsapi.audit.chain). Records
+already there keep an empty id, "sealed before key ids, under the original key": the tables are
+append-only, and adding the column with its default rewrites no row."""
+
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("partners", "0004_search_vectors"),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="historicalcontact",
+            name="chain_key_id",
+            field=models.CharField(
+                blank=True,
+                default="",
+                help_text="Id of the chain key that sealed this record (empty: sealed before key ids, under the original key).",
+                max_length=16,
+            ),
+        ),
+        migrations.AddField(
+            model_name="historicalpartner",
+            name="chain_key_id",
+            field=models.CharField(
+                blank=True,
+                default="",
+                help_text="Id of the chain key that sealed this record (empty: sealed before key ids, under the original key).",
+                max_length=16,
+            ),
+        ),
+        migrations.AddField(
+            model_name="historicalsector",
+            name="chain_key_id",
+            field=models.CharField(
+                blank=True,
+                default="",
+                help_text="Id of the chain key that sealed this record (empty: sealed before key ids, under the original key).",
+                max_length=16,
+            ),
+        ),
+        migrations.AddField(
+            model_name="historicalstate",
+            name="chain_key_id",
+            field=models.CharField(
+                blank=True,
+                default="",
+                help_text="Id of the chain key that sealed this record (empty: sealed before key ids, under the original key).",
+                max_length=16,
+            ),
+        ),
+        migrations.AddField(
+            model_name="historicalurbanarea",
+            name="chain_key_id",
+            field=models.CharField(
+                blank=True,
+                default="",
+                help_text="Id of the chain key that sealed this record (empty: sealed before key ids, under the original key).",
+                max_length=16,
+            ),
+        ),
+    ]
