@@ -8,6 +8,11 @@ previous record, the HMAC chain) and no many-to-many snapshot. Everything else i
 the view, authentication, the service's permission and version checks, the row lock, the
 ``UPDATE`` and the commit.
 
+The floor (:mod:`bench.raw`) is the same change written by hand in one transaction:
+authenticate, lock, check the version, UPDATE, INSERT the history record with its chain link.
+Each round times all three — the mutation with history, without, and the floor — on objects
+of their own, in a rotating order.
+
 Rows written with history off differ from their newest history record, which
 ``verify_audit`` rightly reports. So afterwards each of them is saved once more through
 ``save_with_history`` with the reason :data:`CATCH_UP_REASON`: that record holds the changes
@@ -27,6 +32,7 @@ from strawberry import relay
 from bench.client import ApiClient, BenchError
 from bench.queries import ACKNOWLEDGE_ACTION, UPDATE_INCIDENT
 from bench.timing import Contender, Samples, interleave
+from bench.urls import RAW_ACKNOWLEDGE_ACTION, RAW_UPDATE_INCIDENT
 from coordination.choices import ActionKind, ActionStatus, IncidentCategory, Severity
 from coordination.models import CoordinationAction, Incident
 from coordination.services import create_action, create_incident
@@ -42,8 +48,11 @@ CATCH_UP_REASON = (
 class Mutation:
     """Sends one mutation at a time, each to the next object of a pool, tracking versions."""
 
-    def __init__(self, client: ApiClient, query: str, field: str, objects: list, changes):
+    def __init__(
+        self, client: ApiClient, query: str, field: str, objects: list, changes, path="/graphql/"
+    ):
         self.client = client
+        self.path = path
         self.query = query
         self.field = field
         self.pool = [
@@ -64,7 +73,7 @@ class Mutation:
         self.sent += 1
         body = json.loads(
             self.client.post(
-                "/graphql/",
+                self.path,
                 self.query,
                 {"input": {"id": target["id"], "version": target["version"], **extra}},
             )
@@ -81,13 +90,20 @@ class WriteResult:
     mutation: str
     on: Samples
     off: Samples
+    floor: Samples  # the raw-SQL floor (bench.raw)
     queries_on: int
     queries_off: int
+    queries_floor: int
     links: int  # many-to-many fields of the model written, each snapshot in its records
 
     @property
     def overhead(self) -> float:
         return self.on.median / self.off.median
+
+    @property
+    def floor_ratio(self) -> float:
+        """The mutation's p50 (history on) over the floor's."""
+        return self.on.median / self.floor.median
 
 
 def _history_off():
@@ -110,13 +126,14 @@ def _queries(mutation: Mutation, off: bool) -> int:
 
 def measure_writes(client: ApiClient, rounds: int, warmup: int = 2) -> list[WriteResult]:
     """updateIncident (a new title, on the oldest incidents) and acknowledgeCoordinationAction
-    (a pending action, each call its own), history on and off, interleaved."""
+    (a pending action, each call its own), history on and off, and their raw-SQL floors,
+    interleaved."""
     calls = rounds + warmup + 1  # +1: the call whose queries are counted
     desk = _writes_incident(client.user)
-    incidents = list(Incident.objects.exclude(pk=desk.pk).order_by("reported_at", "pk")[:40])
-    if len(incidents) < 2:
+    incidents = list(Incident.objects.exclude(pk=desk.pk).order_by("reported_at", "pk")[:60])
+    if len(incidents) < 3:
         raise BenchError("Too few incidents to time mutations on.")
-    pending = _pending_actions(client.user, desk, 2 * calls)
+    pending = _pending_actions(client.user, desk, 3 * calls)
     reason = {"changeReason": "Benchmark"}
     run = secrets.token_hex(4)  # titles never seen before, so that every update changes one
     mutations = {
@@ -125,10 +142,11 @@ def measure_writes(client: ApiClient, rounds: int, warmup: int = 2) -> list[Writ
                 client,
                 UPDATE_INCIDENT,
                 "updateIncident",
-                incidents[i::2],
+                incidents[i::3],
                 lambda n, i=i: {"title": f"Benchmark update {run}.{i}.{n}", **reason},
+                path=path,
             )
-            for i in (0, 1)
+            for i, path in enumerate(("/graphql/", "/graphql/", RAW_UPDATE_INCIDENT))
         ],
         "acknowledgeCoordinationAction": [
             Mutation(
@@ -137,26 +155,30 @@ def measure_writes(client: ApiClient, rounds: int, warmup: int = 2) -> list[Writ
                 "acknowledgeCoordinationAction",
                 pending[i * calls : (i + 1) * calls],
                 lambda n: reason,
+                path=path,
             )
-            for i in (0, 1)
+            for i, path in enumerate(("/graphql/", "/graphql/", RAW_ACKNOWLEDGE_ACTION))
         ],
     }
     contenders = []
-    for name, (on, off) in mutations.items():
+    for name, (on, off, floor) in mutations.items():
         enable, disable = _history_off()
         contenders.append(Contender(f"{name} on", on))
         contenders.append(Contender(f"{name} off", off, before=enable, after=disable))
+        contenders.append(Contender(f"{name} floor", floor))
     samples = interleave(contenders, rounds=rounds, warmup=warmup)
     results = [
         WriteResult(
             mutation=name,
             on=samples[f"{name} on"],
             off=samples[f"{name} off"],
+            floor=samples[f"{name} floor"],
             queries_on=_queries(on, off=False),
             queries_off=_queries(off, off=True),
+            queries_floor=_queries(floor, off=False),
             links=len(model.history.model._history_m2m_fields),
         )
-        for model, (name, (on, off)) in zip(
+        for model, (name, (on, off, floor)) in zip(
             (Incident, CoordinationAction), mutations.items(), strict=True
         )
     ]
@@ -206,6 +228,6 @@ def _pending_actions(officer, incident, count: int) -> list:
 
 def _catch_up(actor, mutations) -> None:
     """Record, after the fact, the changes made with history off (see the module docstring)."""
-    for model, (_, off) in zip((Incident, CoordinationAction), mutations.values(), strict=True):
+    for model, (_, off, _) in zip((Incident, CoordinationAction), mutations.values(), strict=True):
         for obj in model.objects.filter(pk__in=off.touched):
             save_with_history(obj, actor=actor, reason=CATCH_UP_REASON)

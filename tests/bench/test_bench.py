@@ -4,7 +4,9 @@
   record's ``changes`` is what ``compute_changes`` makes of the records before it;
 - its raw-SQL floor answers exactly what the API answers, for an officer and a partner user,
   page after page, so the benchmark compares like with like as the schema evolves;
-- the watch-floor read makes the same number of SQL queries whatever the page size.
+- the watch-floor read makes the same number of SQL queries whatever the page size;
+- the raw floors of the two timed writes answer what the mutations answer, and their history
+  records verify and state the same change.
 
 Each test seeds the ``tiny`` scale (30 incidents, 150 actions, about 1,000 records).
 """
@@ -18,18 +20,18 @@ from django.core.management import call_command
 
 from bench.client import ApiClient
 from bench.directory import OFFICER, PARTNER_USERNAME
-from bench.queries import WATCH_FLOOR
+from bench.queries import ACKNOWLEDGE_ACTION, UPDATE_INCIDENT, WATCH_FLOOR
 from bench.reads import pages
 from bench.scale import SCALES, Census
 from bench.seed import seed
-from bench.urls import RAW_WATCH_FLOOR
+from bench.urls import RAW_ACKNOWLEDGE_ACTION, RAW_UPDATE_INCIDENT, RAW_WATCH_FLOOR
 from coordination.choices import Tlp
 from coordination.models import CoordinationAction, Incident, IncidentUpdate
 from coordination.services import share_incident, update_incident
 from opsapi.audit.chain import AuditJSONEncoder
 from opsapi.audit.recording import compute_changes, link_accessors, recorded_links
 from partners.models import Partner
-from tests.factories import make_action, make_incident, state
+from tests.factories import global_id, make_action, make_incident, state
 
 TINY = SCALES["tiny"]
 
@@ -171,3 +173,53 @@ def test_the_watch_floor_makes_the_same_queries_for_any_page_size(
             counts.append(len(captured))
 
         assert len(set(counts)) == 1, (who, counts)
+
+
+def _write(client: ApiClient, path: str, query: str, obj, **changes) -> dict:
+    variables = {"input": {"id": global_id(obj), "version": obj.version, **changes}}
+    return json.loads(client.post(path, query, variables))["data"]
+
+
+def test_the_write_floors_answer_and_record_what_the_api_does(clients, capsys):
+    """The raw floors of the two timed writes (bench/raw.py) answer the mutation's fields, and
+    leave a history record that verifies and states the change the API's record states."""
+    officer = clients["officer"]
+    reason = {"changeReason": "Benchmark"}
+    records = []
+    for path in ("/graphql/", RAW_UPDATE_INCIDENT):
+        incident = (
+            Incident.objects.filter(states__isnull=False).distinct().order_by("pk")[len(records)]
+        )
+        answer = _write(officer, path, UPDATE_INCIDENT, incident, title="Renamed", **reason)
+        assert answer == {
+            "updateIncident": {
+                "id": global_id(incident),
+                "version": incident.version + 1,
+                "title": "Renamed",
+            }
+        }, path
+        records.append(incident.history_records.order_by("-history_id")[0])
+    incident = make_incident(officer.user)
+    for path in ("/graphql/", RAW_ACKNOWLEDGE_ACTION):
+        action = make_action(officer.user, incident, Partner.objects.order_by("pk")[0])
+        answer = _write(officer, path, ACKNOWLEDGE_ACTION, action, **reason)
+        assert answer == {
+            "acknowledgeCoordinationAction": {
+                "id": global_id(action),
+                "version": action.version + 1,
+                "status": "ACKNOWLEDGED",
+            }
+        }, path
+        records.append(action.history_records.order_by("-history_id")[0])
+
+    api_incident, floor_incident, api_action, floor_action = records
+    for api, floor in ((api_incident, floor_incident), (api_action, floor_action)):
+        assert [c["field"] for c in floor.changes] == [c["field"] for c in api.changes]
+        assert (floor.history_user_id, floor.history_change_reason) == (
+            officer.user.pk,
+            "Benchmark",
+        )
+        assert floor.previous_hash
+        assert floor.request_id
+    assert recorded_links(floor_incident)["states"]
+    assert _verifies(capsys)
