@@ -14,6 +14,8 @@ from bench.machine import Machine
 from bench.profiling import Profile
 from bench.reads import SIZES, ReadResult
 from bench.scale import Census
+from bench.search import SearchResult, search_section
+from bench.search import targets as search_targets
 from bench.signed_trail import SignedTrailResult, signed_trail_section
 from bench.signed_trail import targets as signed_trail_targets
 from bench.trail import AuditResult
@@ -76,6 +78,7 @@ class Results:
     partner_name: str
     limits: LimitsResult | None = None  # §6, hostile documents
     signed_trail: SignedTrailResult | None = None  # §7, signed checkpoints
+    search: SearchResult | None = None  # §8, search at 50,000 incidents
 
     def read(self, who: str, n: int) -> ReadResult | None:
         return next((r for r in self.reads if r.who == who and r.n == n), None)
@@ -124,6 +127,8 @@ class Results:
             targets += limit_targets(self.limits)
         if self.signed_trail is not None:
             targets += signed_trail_targets(self.signed_trail)
+        if self.search is not None:
+            targets += search_targets(self.search)
         for who in ("officer", "partner"):
             counts = self.query_counts(who)
             sizes = ", ".join(str(r.n) for r in self.reads if r.who == who)
@@ -325,6 +330,7 @@ def markdown(results: Results) -> str:
         "",
         *(limits_section(results.limits) if results.limits is not None else []),
         *(signed_trail_section(results.signed_trail) if results.signed_trail else []),
+        *(search_section(results.search) if results.search else []),
         *gaps_section(results),
         *profile_section(results.profile),
     ]

@@ -51,6 +51,11 @@ def _arguments(argv):
         help="skip §7 (checkpoint, export and verify the whole trail: minutes at national scale)",
     )
     parser.add_argument(
+        "--no-search",
+        action="store_true",
+        help="skip §8 (search at 50,000 incidents, in a database of its own seeded on first use)",
+    )
+    parser.add_argument(
         "--verify", action="store_true", help="run verify_audit on the data set and time it"
     )
     parser.add_argument(
@@ -119,6 +124,7 @@ def _measure(args, scale, census, data_note):
     from bench.profiling import profile
     from bench.reads import API, measure_reads, read
     from bench.report import Results
+    from bench.search import measure_search
     from bench.signed_trail import measure_signed_trail
     from bench.trail import measure_audit
     from bench.writes import measure_writes
@@ -150,6 +156,10 @@ def _measure(args, scale, census, data_note):
                 "7. Signed trail: checkpoint, export, verify offline; writes during checkpoints ..."
             )
             signed = measure_signed_trail(clients["officer"], write_rounds)
+    search = None
+    if not args.no_search:
+        _log("8. Search: a broad word at 50,000 incidents (a database of its own) ...")
+        search = measure_search(scale.name, audit_rounds)
     http = None
     if not args.no_http:
         _log(f"2. Over HTTP, {http_seconds:g} s of load per endpoint ...")
@@ -173,6 +183,7 @@ def _measure(args, scale, census, data_note):
         partner_name=partner.name,
         limits=limits,
         signed_trail=signed,
+        search=search,
     )
 
 

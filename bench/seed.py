@@ -273,11 +273,13 @@ class IncidentSeeder:
 def _spread(rng, total: int, count: int, low: int, high: int) -> list[int]:
     """``count`` numbers between ``low`` and ``high`` adding up to ``total`` exactly."""
     numbers = [rng.randint(low, high) for _ in range(count)]
-    while (gap := total - sum(numbers)) != 0:
+    gap = total - sum(numbers)  # kept up to date: summing again each step is quadratic
+    while gap != 0:
         i = rng.randrange(count)
         step = 1 if gap > 0 else -1
         if low <= numbers[i] + step <= high:
             numbers[i] += step
+            gap -= step
     return numbers
 
 
