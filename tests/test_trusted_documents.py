@@ -14,6 +14,7 @@ from unittest import mock
 from urllib.parse import urlencode
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 from graphql import print_ast
@@ -21,6 +22,9 @@ from strawberry.schema import schema as strawberry_schema
 
 from opsapi.accounts.services import issue_token
 from opsapi.graphql import trusted
+from opsapi.graphql.scoping import SubscriptionContext
+from opsapi.schema import schema
+from tests.factories import global_id as global_id_of
 from tests.factories import make_incident, make_partner, state
 from tests.graphql import GraphQLClient
 from tests.processes import run_python
@@ -465,3 +469,59 @@ class TestOverWebSocket:
         ]
         assert by_id.json()["data"]["me"]["username"] == "partner"
         assert self.socket(officer, administrator).data(AD_HOC) == {"me": {"username": "officer"}}
+
+
+# --- texts sent before ---------------------------------------------------------------------------
+
+NODES = "query Nodes($ids: [ID!]!) { nodes(ids: $ids) { id } }"
+
+
+def strawberry_schema_execute(query: str, user):
+    """``query`` as a WebSocket connection authenticated as ``user`` runs it."""
+    return async_to_sync(schema.execute)(
+        query, context_value=SubscriptionContext(ws=None, user=user)
+    )
+
+
+def test_a_text_that_validated_runs_again_under_every_rule_that_depends_on_the_call(
+    officer, administrator
+):
+    """A document sent as text is parsed and validated once; sent again it still meets the
+    introspection policy of its caller and the limits on its variables."""
+    _, raw = issue_token(user=officer, name="texts", actor=administrator)
+    client = GraphQLClient.with_token(raw)
+    incident = global_id_of(make_incident(officer))
+    introspection = "query Types { __schema { queryType { name } } }"
+
+    assert client.data(NODES, {"ids": [incident]}) == {"nodes": [{"id": incident}]}
+    assert client.data(introspection) == {"__schema": {"queryType": {"name": "Query"}}}
+    assert any(key[0] == NODES for key in trusted._validated)
+
+    assert client.data(NODES, {"ids": [incident, incident]})["nodes"] == [{"id": incident}] * 2
+    too_many = client(NODES, {"ids": [incident] * 101})["errors"]
+    assert [e["extensions"]["code"] for e in too_many] == ["TOO_MANY_IDS"]
+    anonymous = strawberry_schema_execute(introspection, AnonymousUser())
+    assert "introspection has been disabled" in anonymous.errors[0].message
+
+
+def test_a_text_that_failed_validation_is_not_remembered(officer, administrator):
+    _, raw = issue_token(user=officer, name="texts", actor=administrator)
+    client = GraphQLClient.with_token(raw)
+    wrong = "query Wrong { me { nosuchfield } }"
+
+    for _ in range(2):
+        errors = client(wrong)["errors"]
+        assert [e["extensions"]["code"] for e in errors] == ["GRAPHQL_VALIDATION_FAILED"]
+    assert not any(key[0] == wrong for key in trusted._validated)
+
+
+def test_remembered_texts_are_bounded(officer, administrator, monkeypatch):
+    monkeypatch.setattr(trusted, "VALIDATED_TEXTS", 3)
+    _, raw = issue_token(user=officer, name="texts", actor=administrator)
+    client = GraphQLClient.with_token(raw)
+    for n in range(5):
+        assert client.data(f"query Me{n} {{ me {{ username }} }}") == {
+            "me": {"username": "officer"}
+        }
+    assert len(trusted._validated) <= 3
+    assert any(key[0] == "query Me4 { me { username } }" for key in trusted._validated)

@@ -61,19 +61,37 @@ def roles_of(user) -> Roles:
         return NO_ROLES
     cached = getattr(user, "_opsapi_roles", None)
     if cached is None:
-        groups = set(user.groups.values_list("name", flat=True))
-        partner_id = None
-        if PARTNER_USER in groups:
-            membership = getattr(user, "partner_membership", None)
-            partner_id = membership.partner_id if membership is not None else None
-        cached = Roles(
-            officer=OPS_OFFICER in groups,
-            auditor=AUDITOR in groups,
-            administrator=user.is_superuser,
-            partner_id=partner_id,
-        )
-        user._opsapi_roles = cached
+        cached = remember_roles(user, user.groups.values_list("name", flat=True))
     return cached
+
+
+def remember_roles(user, groups) -> Roles:
+    """The roles of ``user``, a member of the groups named ``groups``, kept on it as
+    :func:`roles_of` keeps them: for a user read with its groups (:func:`role_annotations`)
+    and its partner membership, whose roles then cost no query of their own."""
+    groups = set(groups)
+    partner_id = None
+    if PARTNER_USER in groups:
+        membership = getattr(user, "partner_membership", None)
+        partner_id = membership.partner_id if membership is not None else None
+    user._opsapi_roles = Roles(
+        officer=OPS_OFFICER in groups,
+        auditor=AUDITOR in groups,
+        administrator=user.is_superuser,
+        partner_id=partner_id,
+    )
+    return user._opsapi_roles
+
+
+def role_annotations(user: str) -> dict:
+    """Annotations of a queryset whose rows name a user in the field ``user``: for each role
+    group, ``in_<group>``, whether that user belongs to it (see :func:`remember_roles`)."""
+    from django.contrib.auth.models import Group
+
+    return {
+        f"in_{name}": Exists(Group.objects.filter(user=OuterRef(user), name=name))
+        for name in ROLE_GROUPS
+    }
 
 
 def forget_roles(user) -> None:

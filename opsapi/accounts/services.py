@@ -16,7 +16,9 @@ from opsapi.accounts.access import (
     ROLE_GROUPS,
     Forbidden,
     forget_roles,
+    remember_roles,
     require_administrator,
+    role_annotations,
 )
 from opsapi.accounts.models import ApiToken, PartnerMembership
 from opsapi.audit.tracking import delete_with_history, save_with_history
@@ -68,11 +70,18 @@ def user_for_token(raw: str):
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 100:
         return None
     digest = _digest(raw)
-    token = ApiToken.objects.select_related("user").filter(digest=digest).first()
+    token = (
+        ApiToken.objects.select_related("user__partner_membership")
+        .annotate(**role_annotations("user"))
+        .filter(digest=digest)
+        .first()
+    )
     if token is None or not hmac.compare_digest(token.digest, digest):
         return None
     if not token.is_usable or not token.user.is_active:
         return None
+    # Its roles were read with it: the rest of the request asks no more.
+    remember_roles(token.user, [name for name in ROLE_GROUPS if getattr(token, f"in_{name}")])
     return token.user
 
 

@@ -26,6 +26,11 @@ document to execution instead of parsing and validating that text again.
 from the callers it names; a user is restricted if any one of their roles is listed. Roles are
 those of opsapi.accounts.access (docs/access.md). A document sent as text that equals a
 trusted document is trusted: the restriction is on *what* runs, not on how it is named.
+
+Any other document sent as text that passed validation is remembered too (the newest
+``VALIDATED_TEXTS`` texts, per process) and runs the same way when its text comes again:
+parsed and validated once, not on every request. It is trusted no more than any text; only
+the work is saved. The document limits run on every request either way.
 """
 
 import hashlib
@@ -407,6 +412,20 @@ def parsed(query: str | None) -> DocumentNode | None:
     return registry().parsed(query) if query else None
 
 
+# Texts sent that parsed and validated, with their documents: at most this many, the oldest
+# dropped first, so that ever new texts cannot grow it without bound. Only documents that
+# passed validation are kept; validation depends on the schema alone (the rules an operation
+# adds for its caller, such as the introspection policy, run again every time).
+VALIDATED_TEXTS = 512
+_validated: dict[tuple, DocumentNode] = {}
+
+
+def _remember(key: tuple, document: DocumentNode) -> None:
+    while _validated and len(_validated) >= VALIDATED_TEXTS:
+        _validated.pop(next(iter(_validated), None), None)
+    _validated[key] = document
+
+
 class TrustedDocuments(SchemaExtension):
     """Runs a trusted document from its pre-parsed, pre-validated form: parsing is skipped,
     and validation keeps only the rules the operation adds to the standard ones (e.g. the
@@ -414,10 +433,14 @@ class TrustedDocuments(SchemaExtension):
     shared document must never be changed in place (graphql-core's ``visit`` copies)."""
 
     trusted = False
+    key = None  # of a text sent, to remember its document by if it validates
 
     def on_parse(self):
         context = self.execution_context
         document = parsed(context.query)
+        if document is None and context.query:
+            self.key = (context.query, tuple(sorted(context.parse_options.items())))
+            document = _validated.get(self.key)
         if document is not None and context.graphql_document is None:
             context.graphql_document = document
             self.trusted = True
@@ -431,3 +454,5 @@ class TrustedDocuments(SchemaExtension):
                 validate(context.schema._schema, context.graphql_document, added) if added else []
             )
         yield
+        if not self.trusted and self.key is not None and context.pre_execution_errors == []:
+            _remember(self.key, context.graphql_document)

@@ -12,9 +12,9 @@ from tests.operations import ACKNOWLEDGE, UPDATE_INCIDENT, token_for
 # Outside a transaction, as a request runs (serialized_rollback restores the reference data).
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-# Common to both writes: the token with its user, the user's roles, the object looked up,
-# BEGIN, the row locked, UPDATE, COMMIT.
-PLAIN = 7
+# Common to both writes: the token with its user and the user's roles (one statement), the
+# object looked up, BEGIN, the row locked, UPDATE, COMMIT.
+PLAIN = 6
 
 
 def sent(client, query, variables) -> list[str]:
