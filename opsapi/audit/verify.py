@@ -42,6 +42,8 @@ from opsapi.audit.chain import (
     canonical_value,
     chain_keys,
     hmac_under,
+    key_id,
+    original_key,
     record_digest,
     rotation_content,
 )
@@ -351,12 +353,12 @@ class AuditVerifier:
             if rotation.old_key_id not in keys:
                 detail = f"key {rotation.old_key_id}"
                 yield Finding(Problem.UNKNOWN_KEY, table, detail=detail, **where)
-            for key_id, seal in (
+            for named, seal in (
                 (rotation.old_key_id, rotation.old_seal),
                 (rotation.new_key_id, rotation.new_seal),
             ):
-                if key_id in keys and hmac_under(keys[key_id], content) != seal:
-                    yield Finding(Problem.ROTATION_SEAL, table, detail=f"key {key_id}", **where)
+                if named in keys and hmac_under(keys[named], content) != seal:
+                    yield Finding(Problem.ROTATION_SEAL, table, detail=f"key {named}", **where)
 
     def _checkpoints(self):
         """Check every checkpoint's seal, and each kept copy against the database; return
@@ -437,7 +439,7 @@ class AccessLogVerifier:
 
         try:
             if entry_digest(entry) != entry.record_hash:
-                yield found(Problem.ENTRY_ALTERED)
+                yield found(Problem.ENTRY_ALTERED, _unnamed_key(entry))
         except UnknownChainKey as unknown:
             yield found(Problem.UNKNOWN_KEY, f"key {unknown.key_id}")
         expected = previous.sequence + 1 if previous is not None else 1
@@ -651,10 +653,12 @@ class _TableVerifier:
                 yield found(Problem.UNKNOWN_KEY, f"key {unknown.key_id}")
             else:
                 if digest != record.record_hash:
-                    if record.record_hash in chained_to:
-                        yield found(Problem.CONTENT_ALTERED)
-                    else:
-                        yield found(Problem.BAD_HASH)
+                    problem = (
+                        Problem.CONTENT_ALTERED
+                        if record.record_hash in chained_to
+                        else Problem.BAD_HASH
+                    )
+                    yield found(problem, _unnamed_key(record))
             if record.history_relation_id != object_id:
                 yield found(
                     Problem.WRONG_OBJECT, f"history_relation is {record.history_relation_id}"
@@ -689,6 +693,13 @@ class _TableVerifier:
             differing += [name for name in self.links.empty if recorded[name] != live[name]]
             if differing:
                 yield found(Problem.LIVE_DIFFERS, f"differs in {', '.join(differing)}")
+
+
+def _unnamed_key(record) -> str:
+    """For a record (or entry) sealed before key ids, which key it was checked under."""
+    if record.chain_key_id:
+        return ""
+    return f"sealed before key ids, checked under the original key {key_id(original_key())}"
 
 
 def _gap(first_missing: int, entry, previous) -> str:

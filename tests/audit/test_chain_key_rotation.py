@@ -179,8 +179,11 @@ def test_records_sealed_before_key_ids_verify_under_the_oldest_key(officer, key_
     # The original key is the first retired one: listed in another place, it is not.
     settings.AUDIT_CHAIN_RETIRED_KEYS = ["an-older-key-listed-first", key_a]
     legacy = [record.history_id for record in chain_of(incident) if not record.chain_key_id]
-    found = {(f.problem, f.history_id) for f in AuditVerifier().findings()}
-    assert (Problem.CONTENT_ALTERED, legacy[0]) in found
+    found = {(f.problem, f.history_id): f.detail for f in AuditVerifier().findings()}
+    original = key_id("an-older-key-listed-first")
+    assert found[Problem.CONTENT_ALTERED, legacy[0]] == (
+        f"sealed before key ids, checked under the original key {original}"
+    )
 
 
 def test_a_record_whose_key_is_no_longer_configured_is_reported_by_name(officer, key_a, settings):
