@@ -198,6 +198,48 @@ def _time_into(samples: Samples, operation, rounds: int) -> None:
         samples.times.append(time.perf_counter() - started)
 
 
+@dataclasses.dataclass
+class ProofsResult:
+    log: str
+    tree_size: int
+    proofs: Samples  # opsapi.audit.proofs.inclusion_proof, one record each
+    queries: int  # per proof
+
+
+def measure_proofs(samples: int = 200) -> ProofsResult:
+    """What ``inclusionProof`` costs: the proof of records spread over the largest log of the
+    newest signed checkpoint (its tiles, its path, the record itself), timed one by one in this
+    process, and its SQL queries. Run after a checkpoint (:func:`measure_steps`)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from opsapi.audit.checkpoints import newest_signed
+    from opsapi.audit.models import AuditTreeTile
+    from opsapi.audit.proofs import inclusion_proof
+
+    heads = newest_signed().statement["logs"]
+    log = max(heads, key=lambda name: heads[name]["size"])
+    firsts = AuditTreeTile.objects.filter(log=log, level=0).order_by("index")
+    firsts = list(firsts.values_list("first_id", "ids"))
+    step = max(1, len(firsts) // samples)
+    records = [ids[len(ids) // 2] for _, ids in firsts[::step]][:samples]
+    inclusion_proof(log, records[0])  # warms the caches: not counted
+    timed = Samples("inclusion proof")
+    for record_id in records:
+        _time_into(timed, lambda record_id=record_id: inclusion_proof(log, record_id), 1)
+    with CaptureQueriesContext(connection) as queries:
+        inclusion_proof(log, records[-1])
+    return ProofsResult(log, heads[log]["size"], timed, len(queries))
+
+
+def proofs_line(result: ProofsResult) -> str:
+    return (
+        f"An inclusion proof in {result.log} ({result.tree_size:,} records): "
+        f"{result.proofs.ms()} ms, {result.queries} SQL queries ({len(result.proofs.times)} "
+        "records spread over the log)."
+    )
+
+
 def measure_signed_trail(client, rounds: int) -> SignedTrailResult:
     with tempfile.TemporaryDirectory() as folder:
         steps, records, size, verified = measure_steps(Path(folder))
@@ -262,11 +304,19 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.signed_trail", description=__doc__)
     parser.add_argument("--rounds", type=int, default=40, help="timed writes (default 40)")
     parser.add_argument("--scale", choices=("national", "small", "tiny"))
+    parser.add_argument(
+        "--proofs",
+        action="store_true",
+        help="only the inclusion proofs, against the newest signed checkpoint already taken",
+    )
     args = parser.parse_args(argv)
     run._environment()
     import django
 
     django.setup()
+    if args.proofs:
+        run._log(proofs_line(measure_proofs()))
+        return 0
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test.utils import override_settings

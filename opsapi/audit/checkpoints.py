@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -37,6 +37,7 @@ from opsapi.audit.access_log import entry_content
 from opsapi.audit.chain import AuditJSONEncoder, chain_keys, hmac_under, record_content
 from opsapi.audit.models import AuditAccess, AuditCheckpoint, AuditSigningKey
 from opsapi.audit.recording import link_accessors, recorded_links
+from opsapi.audit.tiles import TileWriter
 from opsapi.audit.tracking import TrackedHistoricalRecords, hidden_history_fields
 
 STREAM_CHUNK = 5000
@@ -146,7 +147,9 @@ def take_checkpoint() -> AuditCheckpoint:
     """Summarize every history table and the access log now and store the sealed summary;
     signed too when ``AUDIT_SIGNING_KEY`` is set (:func:`signed_fields`)."""
     key = signing_key()
-    with checkpoint_lock():
+    # One transaction: the trees' tiles (opsapi.audit.tiles) are stored with the checkpoint
+    # that extends them, or not at all.
+    with checkpoint_lock(), transaction.atomic():
         tables = {history_table(model): summarize(model) for model in tracked_models()}
         tables[ACCESS_LOG] = summarize_access_log()
         signed = signed_fields(key) if key is not None else {}
@@ -311,6 +314,35 @@ def newest_signed() -> AuditCheckpoint | None:
     return AuditCheckpoint.objects.filter(number__isnull=False).order_by("-number").first()
 
 
+def extend_tree(log: str, state: dict, top: int, previous) -> signing.MerkleTree:
+    """``log``'s tree as ``state`` (``previous``'s) left it, extended by the records up to id
+    ``top``, and its tiles with it. A tree whose tiles are not stored (built before they were,
+    or damaged) has them rebuilt from its first record, once; the records ``previous`` covered
+    must still hash to the root it signed."""
+    tree = signing.MerkleTree(state["size"], state["frontier"])
+    tiles = TileWriter.resume(log, tree)
+    after, signed = state["max_id"], None
+    if tiles is None:
+        signed = (tree.size, tree.root())
+        tree, tiles, after = signing.MerkleTree(), TileWriter.restart(log), 0
+    for leaf in log_records(log, after, top):
+        leaf_hash = signing.leaf_hash(leaf)
+        tree.append(leaf_hash)
+        tiles.append(leaf_hash, leaf["id"])
+        if signed is not None and tree.size == signed[0] and tree.root() != signed[1]:
+            raise CheckpointError(
+                f"{log}: its first {signed[0]} records no longer hash to the root checkpoint "
+                f"{previous.number} signed: history altered (run verify_audit)."
+            )
+    if signed is not None and tree.size < signed[0]:
+        raise CheckpointError(
+            f"{log}: checkpoint {previous.number} covered {signed[0]} records, there are "
+            f"{tree.size}: records deleted (run verify_audit)."
+        )
+    tiles.close()
+    return tree
+
+
 def signed_fields(key) -> dict:
     """The signed part of a new checkpoint: every log's tree extended from the newest signed
     checkpoint's by the records written since, and the statement of their heads signed."""
@@ -319,9 +351,7 @@ def signed_fields(key) -> dict:
     trees, heads = {}, {}
     for log, top in log_tops().items():
         state = before.get(log, {"size": 0, "frontier": [], "max_id": 0})
-        tree = signing.MerkleTree(state["size"], state["frontier"])
-        for leaf in log_records(log, state["max_id"], top):
-            tree.append(signing.leaf_hash(leaf))
+        tree = extend_tree(log, state, top, previous)
         trees[log] = {**tree.state(), "max_id": max(top, state["max_id"])}
         heads[log] = {"size": tree.size, "root": tree.root()}
     signer = current_signing_key(key)

@@ -220,3 +220,30 @@ class AuditChainKeyRotation(models.Model):
         rotation.new_seal = hmac_under(new_key, content)
         rotation.save(force_insert=True)
         return rotation
+
+
+class AuditTreeTile(models.Model):
+    """Up to 256 hashes of one row of a log's Merkle tree, as checkpoints built it: what an
+    inclusion proof is read from (opsapi.audit.tiles). Derived from the records, so not
+    evidence itself: a proof read from it is checked against the signed root."""
+
+    log = models.CharField(max_length=100, help_text="The history table, or the access log.")
+    level = models.PositiveSmallIntegerField(
+        help_text="0: leaf hashes; L: the roots of the full tiles of level L - 1."
+    )
+    index = models.PositiveBigIntegerField(help_text="Place in its level: 0, 1, 2, …")
+    width = models.PositiveSmallIntegerField(help_text="How many hashes: 256 once full.")
+    hashes = models.BinaryField(help_text="The hashes (SHA-256, 32 bytes each), in tree order.")
+    first_id = models.PositiveBigIntegerField(
+        null=True, help_text="Level 0: the id of its first record."
+    )
+    ids = models.JSONField(null=True, help_text="Level 0: the ids of its records, in order.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["log", "level", "index"], name="audit_tile_place")
+        ]
+        indexes = [models.Index(fields=["log", "level", "first_id"], name="audit_tile_first_id")]
+
+    def __str__(self):
+        return f"{self.log} tile {self.level}/{self.index} ({self.width})"

@@ -91,6 +91,78 @@ class MerkleTree:
         return {"size": self.size, "frontier": [h.hex() for h in self.frontier]}
 
 
+# Inclusion proofs (RFC 9162 §2.1.3): the audit path of one leaf up to a tree head.
+
+
+def _split(n: int) -> int:
+    """The largest power of two smaller than ``n`` (n > 1): where RFC 6962 splits a tree."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def perfect_root(hashes: list[bytes]) -> bytes:
+    """The root of a perfect subtree whose ``2**k`` leaves (or lower nodes) are ``hashes``."""
+    while len(hashes) > 1:
+        hashes = [node_hash(hashes[i], hashes[i + 1]) for i in range(0, len(hashes), 2)]
+    return hashes[0]
+
+
+def range_root(start: int, end: int, subtree) -> bytes:
+    """MTH(D[start:end]), ``start`` a multiple of the largest power of two below ``end -
+    start`` (as every range an audit path names is), from the perfect subtrees it splits
+    into: ``subtree(level, position)`` is the root of leaves ``position * 2**level`` to
+    ``(position + 1) * 2**level - 1``."""
+    n = end - start
+    if n & (n - 1) == 0:
+        level = n.bit_length() - 1
+        return subtree(level, start >> level)
+    k = _split(n)
+    return node_hash(range_root(start, start + k, subtree), range_root(start + k, end, subtree))
+
+
+def inclusion_path(index: int, size: int, subtree) -> list[bytes]:
+    """PATH(index, D[0:size]) of RFC 9162 §2.1.3.1: the hashes that lead from leaf ``index`` to
+    the root of the tree of ``size`` leaves, the leaf's sibling first; ``subtree`` as for
+    :func:`range_root`."""
+    if not 0 <= index < size:
+        raise ValueError(f"leaf {index} is not in a tree of {size} leaves")
+    path, start, end = [], 0, size
+    while end - start > 1:
+        k = _split(end - start)
+        if index < start + k:
+            path.append(range_root(start + k, end, subtree))
+            end = start + k
+        else:
+            path.append(range_root(start, start + k, subtree))
+            start += k
+    return path[::-1]
+
+
+def root_from_inclusion(leaf: bytes, index: int, size: int, path: list[bytes]) -> bytes | None:
+    """The root that ``path`` leads to from ``leaf`` at ``index`` in a tree of ``size``
+    leaves (RFC 9162 §2.1.3.2), or None if the path cannot be one of such a tree (too long,
+    too short, or the index outside it)."""
+    if not 0 <= index < size:
+        return None
+    fn, sn, node = index, size - 1, leaf
+    for sibling in path:
+        if sn == 0:
+            return None
+        if fn & 1 or fn == sn:
+            node = node_hash(sibling, node)
+            while not fn & 1 and fn:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            node = node_hash(node, sibling)
+        fn, sn = fn >> 1, sn >> 1
+    return node if sn == 0 else None
+
+
+def verifies_inclusion(leaf: bytes, index: int, size: int, path: list[bytes], root: bytes) -> bool:
+    """Whether ``path`` proves ``leaf`` is leaf ``index`` of the tree of ``size`` leaves whose
+    root is ``root``."""
+    return root_from_inclusion(leaf, index, size, path) == root
+
+
 # Keys
 
 

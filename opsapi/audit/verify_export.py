@@ -20,6 +20,11 @@ With ``--kept FILE`` (the ``checkpoint_audit`` output lines kept off the server,
 published), each signed checkpoint in it must be in the export with the same statement: a key
 holder who rewrote the history and re-signed every checkpoint from the first is caught too.
 
+``python -m opsapi.audit.verify_export --proof PROOF PUBKEY`` checks one record's inclusion
+proof instead, as the API's ``inclusionProof`` answers it (:func:`check_proof`): the keys, the
+checkpoint's signature, the leaf recomputed from the record's data and the audit path to the
+signed root (RFC 9162 §2.1.3.2, :func:`signing.verifies_inclusion`). Same exit codes.
+
 Exit codes: 0 verified; 1 the export does not match its signatures (a record or checkpoint
 altered, deleted, inserted, reordered or forged); 2 the export cannot be read (not a file, not
 JSON lines, a malformed or missing line, truncated); 3 the public key cannot be read, or signed
@@ -72,6 +77,38 @@ class _Log:
     # {object id: first 64 bits of its newest record's hash << 1 | 1 if that was a deletion}
     objects: dict = field(default_factory=dict)
     matched: _Head | None = None  # the newest checkpoint whose root was recomputed
+
+
+class BrokenKeyChain(Exception):
+    """A signing key that the keys before it do not vouch for (the message says why)."""
+
+
+def add_signing_key(keys: dict, key: dict) -> None:
+    """Add ``key`` (``key_id``, ``public_key``, ``rotation``, ``predecessor_signature``,
+    ``successor_signature``: an export's key line) to ``keys`` ({key id: (public key, place)},
+    oldest first): its id must be its public key's and, after the first, its rotation statement
+    from the newest key so far signed by that key and by itself. Raises
+    :class:`BrokenKeyChain`, or ValueError/KeyError for a key that cannot be read."""
+    public = signing.load_public_key(key["public_key"])
+    key_id = key["key_id"]
+    if signing.key_id(public) != key_id:
+        raise BrokenKeyChain(f"key {key_id}: its id is not its public key's")
+    if not keys:
+        if key["rotation"] is not None:
+            raise BrokenKeyChain(f"key {key_id}: the first key names a predecessor")
+    else:
+        previous = max(keys, key=lambda k: keys[k][1])
+        rotation = key["rotation"] or {}
+        expected = signing.rotation_statement(
+            old=previous, new=key_id, public_key=key["public_key"], at=rotation.get("at", "")
+        )
+        if rotation != expected:
+            raise BrokenKeyChain(f"key {key_id}: no rotation statement from key {previous}")
+        if not signing.is_signed_by(keys[previous][0], rotation, key["predecessor_signature"]):
+            raise BrokenKeyChain(f"key {key_id}: rotation not signed by key {previous} (forged)")
+        if not signing.is_signed_by(public, rotation, key["successor_signature"]):
+            raise BrokenKeyChain(f"key {key_id}: rotation not signed by the new key itself")
+    keys[key_id] = (public, len(keys))
 
 
 class ExportVerifier:
@@ -139,28 +176,10 @@ class ExportVerifier:
         raise _bad(n, f"unexpected line here (after the {stage} lines): {sorted(item)[:3]}")
 
     def _key(self, n: int, key: dict) -> None:
-        public = signing.load_public_key(key["public_key"])
-        key_id = key["key_id"]
-        if signing.key_id(public) != key_id:
-            raise _failed(n, f"key {key_id}: its id is not its public key's")
-        if not self.keys:
-            if key["rotation"] is not None:
-                raise _failed(n, f"key {key_id}: the first key names a predecessor")
-        else:
-            previous = max(self.keys, key=lambda k: self.keys[k][1])
-            rotation = key["rotation"] or {}
-            expected = signing.rotation_statement(
-                old=previous, new=key_id, public_key=key["public_key"], at=rotation.get("at", "")
-            )
-            if rotation != expected:
-                raise _failed(n, f"key {key_id}: no rotation statement from key {previous}")
-            if not signing.is_signed_by(
-                self.keys[previous][0], rotation, key["predecessor_signature"]
-            ):
-                raise _failed(n, f"key {key_id}: rotation not signed by key {previous} (forged)")
-            if not signing.is_signed_by(public, rotation, key["successor_signature"]):
-                raise _failed(n, f"key {key_id}: rotation not signed by the new key itself")
-        self.keys[key_id] = (public, len(self.keys))
+        try:
+            add_signing_key(self.keys, key)
+        except BrokenKeyChain as error:
+            raise _failed(n, str(error)) from None
 
     def _trusted(self, n: int) -> None:
         trusted_id = signing.key_id(self.trusted)
@@ -380,17 +399,25 @@ def read_kept(path: str) -> dict:
     return kept
 
 
+def _read_trusted(public_key_path: str):
+    """The public key in ``public_key_path``; Failure (BAD_KEY) if it cannot be read."""
+    try:
+        with open(public_key_path, encoding="utf-8") as stream:
+            return signing.load_public_key(stream.read())
+    except (OSError, UnicodeDecodeError) as error:
+        raise Failure(BAD_KEY, f"{public_key_path}: cannot read the public key: {error}") from None
+    except signing.UnreadableKey as error:
+        raise Failure(BAD_KEY, f"{public_key_path}: {error}") from None
+
+
 def verify(export_path: str, public_key_path: str, kept_path: str | None = None):
     """(exit code, message) of verifying the export at ``export_path`` against the public key
     in ``public_key_path`` (base64 of the raw key, or PEM) and, if given, the checkpoints kept
     from ``checkpoint_audit``'s output in ``kept_path``."""
     try:
-        with open(public_key_path, encoding="utf-8") as stream:
-            trusted = signing.load_public_key(stream.read())
-    except (OSError, UnicodeDecodeError) as error:
-        return BAD_KEY, f"{public_key_path}: cannot read the public key: {error}"
-    except signing.UnreadableKey as error:
-        return BAD_KEY, f"{public_key_path}: {error}"
+        trusted = _read_trusted(public_key_path)
+    except Failure as failure:
+        return failure.code, str(failure)
     try:
         kept = read_kept(kept_path) if kept_path else {}
         with open(export_path, encoding="utf-8") as stream:
@@ -399,6 +426,149 @@ def verify(export_path: str, public_key_path: str, kept_path: str | None = None)
         return BAD_INPUT, f"{export_path}: cannot read the export: {error}"
     except Failure as failure:
         return failure.code, f"{export_path}: {failure}"
+
+
+# Inclusion proofs (docs/audit.md §12): the JSON of the API's `inclusionProof` field.
+
+PROOF_FIELDS = ("log", "leafIndex", "treeSize", "leaf", "auditPath", "checkpoint")
+LEAF_FIELDS = {"log", "id", "object", "content", "record_hash"}
+KEY_FIELDS = {
+    "key_id": "keyId",
+    "public_key": "publicKey",
+    "rotation": "rotation",
+    "predecessor_signature": "predecessorSignature",
+    "successor_signature": "successorSignature",
+}
+
+
+def _proofs_in(value, depth: int = 0) -> list[dict]:
+    """The inclusion proofs (objects with an ``auditPath``) in a JSON value: the field's
+    answer itself, or a whole GraphQL response holding it."""
+    if isinstance(value, dict):
+        if "auditPath" in value:
+            return [value]
+        value = list(value.values())
+    if isinstance(value, list) and depth < 50:
+        return [proof for item in value for proof in _proofs_in(item, depth + 1)]
+    return []
+
+
+def _proof_failed(message: str) -> Failure:
+    return Failure(FAILED, message)
+
+
+def _proof_bad(message: str) -> Failure:
+    return Failure(BAD_INPUT, message)
+
+
+def check_proof(proof: dict, trusted, kept: dict | None = None) -> str:
+    """Verify one inclusion proof against a ``trusted`` public key (and the checkpoints
+    ``kept``, if any): the keys vouch for each other from the trusted one to the checkpoint's,
+    the checkpoint is signed by its key, the leaf hashes from the record's data, and the audit
+    path leads it to the root the checkpoint signed for its log at its size. Returns a summary
+    line or raises :class:`Failure`."""
+    missing = [name for name in PROOF_FIELDS if name not in proof]
+    if missing:
+        raise _proof_bad(f"the proof has no {missing[0]} (select every field of inclusionProof)")
+    checkpoint, leaf, log = proof["checkpoint"], proof["leaf"], proof["log"]
+    statement, signature = checkpoint["statement"], checkpoint["signature"]
+    number = statement["number"]
+    if statement["type"] != signing.CHECKPOINT_TYPE:
+        raise _proof_bad(f"checkpoint {number}: unknown statement type {statement['type']!r}")
+    keys: dict = {}
+    given = proof.get("keys") or [
+        {"keyId": checkpoint["keyId"], "publicKey": checkpoint["publicKey"], "rotation": None}
+    ]
+    for key in given:
+        try:
+            add_signing_key(keys, {name: key.get(field) for name, field in KEY_FIELDS.items()})
+        except BrokenKeyChain as error:
+            raise _proof_failed(f"the proof's keys: {error}") from None
+    trusted_id = signing.key_id(trusted)
+    known = keys.get(trusted_id)
+    if known is None or signing.public_key_text(known[0]) != signing.public_key_text(trusted):
+        raise Failure(
+            BAD_KEY,
+            f"the public key given (key id {trusted_id}) is not one of the proof's signing keys "
+            f"({', '.join(keys)}): a wrong key, or another system's proof",
+        )
+    signer = keys.get(statement["key"])
+    if signer is None:
+        raise _proof_failed(f"checkpoint {number}: signed by an unknown key {statement['key']}")
+    if not signing.is_signed_by(signer[0], statement, signature):
+        raise _proof_failed(f"checkpoint {number}: bad signature (forged, or altered)")
+    if kept and number in kept and kept[number][1] != statement:
+        raise _proof_failed(
+            f"checkpoint {number} differs from the copy kept (kept checkpoints line "
+            f"{kept[number][0]}), both signed: the history was rewritten and re-signed"
+        )
+    head = statement["logs"].get(log)
+    if head is None:
+        raise _proof_failed(f"checkpoint {number} signs no log {log}")
+    index, size = proof["leafIndex"], proof["treeSize"]
+    if not isinstance(index, int) or not isinstance(size, int):
+        raise _proof_bad("leafIndex and treeSize must be whole numbers")
+    if size != head["size"]:
+        raise _proof_failed(
+            f"the proof's tree of {size} records is not checkpoint {number}'s: it signs "
+            f"{head['size']} for log {log}"
+        )
+    if set(leaf) != LEAF_FIELDS:
+        raise _proof_bad(f"the leaf must hold exactly {', '.join(sorted(LEAF_FIELDS))}")
+    where = f"{log} record {leaf['id']} (leaf {index})"
+    if leaf["log"] != log:
+        raise _proof_failed(f"{where}: its leaf names log {leaf['log']}, the proof {log}")
+    leaf_hash = signing.leaf_hash(leaf)
+    if proof.get("leafHash") not in (None, leaf_hash.hex()):
+        raise _proof_failed(
+            f"{where}: the record's data does not hash to the leaf the proof names: the "
+            "record was altered after the checkpoint, or its data here was edited"
+        )
+    try:
+        path = [bytes.fromhex(node) for node in proof["auditPath"]]
+    except (ValueError, TypeError):
+        raise _proof_bad("auditPath must be a list of hex SHA-256 hashes") from None
+    if any(len(node) != 32 for node in path):
+        raise _proof_bad("auditPath must be a list of hex SHA-256 hashes (32 bytes each)")
+    if not signing.verifies_inclusion(leaf_hash, index, size, path, bytes.fromhex(head["root"])):
+        raise _proof_failed(
+            f"{where}: the audit path does not lead from its leaf to checkpoint {number}'s root: "
+            "the record's data, its index or the path was altered"
+        )
+    return (
+        f"verified: {where} is in checkpoint {number} ({statement['created_at']}, key "
+        f"{statement['key']}), {size} records in its log, signed by a key the given one vouches for"
+    )
+
+
+def verify_proof(proof_path: str, public_key_path: str, kept_path: str | None = None):
+    """(exit code, message) of verifying the inclusion proof in ``proof_path`` (the JSON of
+    the API's ``inclusionProof`` field, or a GraphQL response holding one) against the public
+    key in ``public_key_path`` and, if given, the kept checkpoints in ``kept_path``."""
+    try:
+        trusted = _read_trusted(public_key_path)
+    except Failure as failure:
+        return failure.code, str(failure)
+    try:
+        kept = read_kept(kept_path) if kept_path else {}
+        with open(proof_path, encoding="utf-8") as stream:
+            value = json.load(stream)
+    except OSError as error:
+        return BAD_INPUT, f"{proof_path}: cannot read the proof: {error}"
+    except (ValueError, RecursionError, UnicodeDecodeError) as error:
+        return BAD_INPUT, f"{proof_path}: not JSON ({error}): corrupt or truncated"
+    except Failure as failure:
+        return failure.code, f"{proof_path}: {failure}"
+    found = _proofs_in(value)
+    if len(found) != 1:
+        what = "no inclusion proof (an object with auditPath)" if not found else "several proofs"
+        return BAD_INPUT, f"{proof_path}: {what} in it: give the inclusionProof of one record"
+    try:
+        return VERIFIED, f"{proof_path}: {check_proof(found[0], trusted, kept)}"
+    except Failure as failure:
+        return failure.code, f"{proof_path}: {failure}"
+    except (KeyError, TypeError, AttributeError, ValueError, RecursionError) as error:
+        return BAD_INPUT, f"{proof_path}: malformed proof ({type(error).__name__}: {error})"
 
 
 def _lines(stream):
@@ -411,13 +581,25 @@ def _lines(stream):
 
 
 def main(argv=None) -> int:
+    prog = "python -m opsapi.audit.verify_export"
     parser = argparse.ArgumentParser(
-        prog="python -m opsapi.audit.verify_export",
-        description="Verify a signed OPS API audit export (export_audit --checkpoints) with "
-        "a public key, offline. Exit 0 verified, 1 tampered, 2 unreadable export, 3 bad key.",
+        prog=prog,
+        usage=f"{prog} EXPORT PUBKEY [--kept FILE]\n"
+        f"       {prog} --proof PROOF PUBKEY [--kept FILE]",
+        description="Verify a signed OPS API audit export (export_audit --checkpoints), or one "
+        "record's inclusion proof (--proof), with a public key, offline. Exit 0 verified, "
+        "1 tampered, 2 unreadable export or proof, 3 bad key.",
     )
-    parser.add_argument("export", help="The export file (JSON lines).")
-    parser.add_argument("public_key", help="A file holding a trusted public key (base64 or PEM).")
+    parser.add_argument("export", nargs="?", help="The export file (JSON lines).")
+    parser.add_argument(
+        "public_key", nargs="?", help="A file holding a trusted public key (base64 or PEM)."
+    )
+    parser.add_argument(
+        "--proof",
+        metavar="PROOF",
+        help="Verify this inclusion proof instead of an export: the JSON of the API's "
+        "inclusionProof field (or the response holding it).",
+    )
     parser.add_argument(
         "--kept",
         metavar="FILE",
@@ -425,7 +607,15 @@ def main(argv=None) -> int:
         "export unchanged.",
     )
     args = parser.parse_args(argv)
-    code, message = verify(args.export, args.public_key, args.kept)
+    files = [path for path in (args.export, args.public_key) if path is not None]
+    if args.proof is not None:
+        if len(files) != 1:
+            parser.error("with --proof, give the public key file only (no export)")
+        code, message = verify_proof(args.proof, files[0], args.kept)
+    else:
+        if len(files) != 2:
+            parser.error("give the export file and the public key file")
+        code, message = verify(args.export, args.public_key, args.kept)
     print(message, file=sys.stdout if code == VERIFIED else sys.stderr)
     return code
 

@@ -37,6 +37,8 @@ BAD_USER_INPUT = "BAD_USER_INPUT"
 GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+# An inclusion proof asked for a record no signed checkpoint covers yet (docs/audit.md §12).
+NOT_YET_CHECKPOINTED = "NOT_YET_CHECKPOINTED"
 
 UNUSABLE_TEXT_MESSAGE = (
     "An argument holds text the database cannot take: NUL or lone surrogate characters."
@@ -74,6 +76,18 @@ class BadInput(GraphQLError):
         super().__init__(
             message, nodes=nodes, extensions={"code": BAD_USER_INPUT, "argument": argument}
         )
+
+
+class NotYetCheckpointed(GraphQLError):
+    """A field (``inclusionProof``) whose answer exists only once a later checkpoint is taken;
+    ``argument`` names the argument at fault, when one is (a checkpoint asked for that is
+    older than the record)."""
+
+    def __init__(self, message: str, *, field: str, argument: str | None = None):
+        extensions = {"code": NOT_YET_CHECKPOINTED, "field": field}
+        if argument is not None:
+            extensions["argument"] = argument
+        super().__init__(message, extensions=extensions)
 
 
 class ServiceUnavailable(GraphQLError):

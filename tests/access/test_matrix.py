@@ -3,7 +3,8 @@
 Each role against each list (the rows it sees, through the list and through ``nodes``), each
 nested visibility rule, history, the TLP rules, each of the 16 mutations (allowed: it succeeds
 and writes its history record; refused: the documented code, and nothing written), the audit
-API (auditLog, asOf, auditReads), the HTTP export and the Django admin, screen by screen.
+API (auditLog, asOf, auditReads, inclusionProof), the HTTP export and the Django admin, screen
+by screen.
 """
 
 import dataclasses
@@ -756,7 +757,49 @@ def test_who_read_the_trail_is_read_by_auditors_only(world, role):
         assert reads == {"totalCount": 0, "edges": []}
 
 
-@pytest.mark.parametrize("query", [AUDIT_LOG, AUDIT_READS])
+PROOFS = """
+query($id: ID!) { node(id: $id) { ... on Partner { history { edges { node {
+  inclusionProof { log leafIndex treeSize checkpoint { number } }
+} } } } } }"""
+# inclusionProof of each record of a partner's history: what each role gets (the
+# administrator reads that history; the partner user reads none).
+PROOFS_SEEN = {
+    OFFICER: "null",
+    PARTNER: "no records",
+    AUDITOR_ROLE: "proof",
+    ADMINISTRATOR: "proof",
+    NO_ROLE: "hidden",
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_inclusion_proofs_are_given_to_auditors_and_administrators(world, role, settings):
+    from opsapi.audit import signing
+    from opsapi.audit.checkpoints import take_checkpoint
+
+    settings.AUDIT_SIGNING_KEY = signing.private_key_text(signing.generate_private_key())
+    take_checkpoint()
+    partner = world.partners["alpha"]
+    node = world.client(role).data(PROOFS, {"id": global_id(partner)})["node"]
+    if PROOFS_SEEN[role] == "hidden":
+        assert node is None
+        return
+    proofs = [edge["node"]["inclusionProof"] for edge in node["history"]["edges"]]
+    if PROOFS_SEEN[role] == "no records":
+        assert proofs == []
+    elif PROOFS_SEEN[role] == "null":
+        assert proofs
+        assert set(proofs) == {None}
+    else:
+        assert len(proofs) == partner.history.count()
+        assert {(p["log"], p["checkpoint"]["number"]) for p in proofs} == {
+            (Partner.history.model._meta.db_table, 1)
+        }
+    # The read is on the record whoever made it.
+    assert AuditAccess.objects.filter(user=world.users[role], operation="inclusionProof").exists()
+
+
+@pytest.mark.parametrize("query", [AUDIT_LOG, AUDIT_READS, PROOFS])
 def test_anonymous_callers_get_no_audit_api(world, query):
     response = world.client(ANONYMOUS).post(query)
     assert response.status_code == 401

@@ -1,8 +1,9 @@
 """Reading the trail is itself on the record.
 
 Every operation that selects history — a ``history`` connection on any object, ``auditLog``,
-``asOf``, or the read log itself — leaves one :class:`AuditAccess` row per such field: who,
-when, the request id, the field's path and the arguments along it (filters, object IDs).
+``asOf``, ``inclusionProof``, or the read log itself — leaves one :class:`AuditAccess` row per
+such field: who, when, the request id, the field's path and the arguments along it (filters,
+object IDs).
 Auditors read them through ``auditReads``.
 """
 
@@ -10,6 +11,7 @@ import json
 import logging
 import math
 from contextlib import nullcontext
+from typing import Annotated
 
 import strawberry
 import strawberry_django
@@ -31,13 +33,14 @@ from strawberry_django import DatetimeFilterLookup, StrFilterLookup
 from opsapi.accounts.access import roles_of
 from opsapi.accounts.graphql.types import UserType
 from opsapi.audit.chain import AuditJSONEncoder
+from opsapi.audit.graphql import proofs
 from opsapi.audit.models import AuditAccess
 from opsapi.graphql.ids import filter_pk
 from opsapi.graphql.scoping import context_user, current_user
 
 logger = logging.getLogger("opsapi.audit")
 
-AUDIT_FIELDS = {"auditLog", "asOf", "auditReads"}
+AUDIT_FIELDS = {"auditLog", "asOf", "auditReads", "inclusionProof"}
 
 
 def _reads_history(field_name: str, field_type) -> bool:
@@ -159,6 +162,15 @@ class AuditRead(relay.Node):
     operation: auto
     target: auto
     arguments: strawberry.scalars.JSON
+
+    @strawberry_django.field(only=["sequence"], description=proofs.DESCRIPTION)
+    def inclusion_proof(
+        self,
+        info: Info,
+        checkpoint: Annotated[int | None, proofs.CHECKPOINT_ARGUMENT] = None,
+    ) -> proofs.InclusionProof | None:
+        # The access log's leaves are its entries by number.
+        return proofs.resolve(info, AuditAccess._meta.db_table, self.sequence, checkpoint)
 
     @classmethod
     def get_queryset(cls, queryset, info: Info, **kwargs):

@@ -9,6 +9,7 @@ list of objects in one query. The audit log and ``asOf`` return the same types.
 import datetime
 import functools
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 import strawberry_django
@@ -20,6 +21,7 @@ from strawberry.utils.str_converters import to_camel_case
 from opsapi.accounts.access import can_read_history, rows_visible_to
 from opsapi.accounts.graphql.types import UserType
 from opsapi.audit.chain import canonical_value
+from opsapi.audit.graphql import proofs
 from opsapi.audit.recording import link_accessors, recorded_links
 from opsapi.audit.tracking import HISTORY_RELATED_NAME, hidden_history_fields
 from opsapi.audit.trail import object_global_id
@@ -67,6 +69,15 @@ class HistoryEntry:
     record_hash: str = strawberry.field(
         description="HMAC of this record, chained to the object's previous record."
     )
+
+    @strawberry.field(description=proofs.DESCRIPTION)
+    def inclusion_proof(
+        self,
+        info: Info,
+        checkpoint: Annotated[int | None, proofs.CHECKPOINT_ARGUMENT] = None,
+    ) -> proofs.InclusionProof | None:
+        # The log is the record's history table; its leaves are the records by history_id.
+        return proofs.resolve(info, self._meta.db_table, self.history_id, checkpoint)
 
 
 def _present(model, field_name: str, value):
