@@ -35,6 +35,7 @@ scale of ``ts_rank``'s default weights.
 import dataclasses
 import re
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import (
     SearchQuery,
     SearchRank,
@@ -42,7 +43,7 @@ from django.contrib.postgres.search import (
     SearchVectorField,
 )
 from django.db import connection
-from django.db.models import Case, Expression, F, Q, Value, When
+from django.db.models import BooleanField, Case, Expression, F, Func, Q, Value, When
 from django.db.models.expressions import Col
 
 from coordination.models import Incident, IncidentUpdate
@@ -143,14 +144,9 @@ def _incidents(user, reference: str, matcher):
     their reference number; and the expression ranking each."""
     entries = IncidentUpdate.objects.visible_to(user).filter(matcher.matches("update"))
     by_entry = entries.order_by().values("incident_id")
-    found = (
-        Incident.objects.filter(matcher.matches("incident"))
-        .order_by()
-        .values("pk")
-        .union(Incident.objects.filter(reference=reference).order_by().values("pk"), by_entry)
-    )
+    found = Q(matcher.matches("incident")) | Q(reference=reference) | _pk_among(by_entry)
     rank = matcher.rank("incident") + _bonus_if(Q(pk__in=by_entry))
-    return Incident.objects.visible_to(user).filter(pk__in=found).order_by(), rank
+    return Incident.objects.visible_to(user).filter(found).order_by(), rank
 
 
 def _partners(user, matcher):
@@ -158,11 +154,29 @@ def _partners(user, matcher):
     ranking each."""
     contacts = Contact.objects.visible_to(user).filter(matcher.matches("contact"))
     by_contact = contacts.order_by().values("partner_id")
-    found = (
-        Partner.objects.filter(matcher.matches("partner")).order_by().values("pk").union(by_contact)
-    )
+    found = Q(matcher.matches("partner")) | _pk_among(by_contact)
     rank = matcher.rank("partner") + _bonus_if(Q(pk__in=by_contact))
-    return Partner.objects.visible_to(user).filter(pk__in=found).order_by(), rank
+    return Partner.objects.visible_to(user).filter(found).order_by(), rank
+
+
+def _pk_among(subquery) -> Q:
+    """The primary key is one of ``subquery``'s values. On PostgreSQL as ``pk =
+    ANY(ARRAY(subquery))``: the array is computed once and probes the primary key's index, so
+    the planner ORs it with the text index and the reference in one bitmap scan, reading only
+    the rows found. (``pk IN (subquery)`` would make it test every row of the table: 40 times
+    slower for a rare word at 50,000 incidents; a UNION of the three, as before, twice as slow
+    for a broad one.)"""
+    if connection.vendor == "postgresql":
+        return Q(_EqualsAny(F("pk"), ArraySubquery(subquery)))
+    return Q(pk__in=subquery)
+
+
+class _EqualsAny(Func):
+    """``value = ANY(array)``."""
+
+    template = "%(expressions)s)"
+    arg_joiner = " = ANY("
+    output_field = BooleanField()
 
 
 def _bonus_if(condition: Q) -> Case:
