@@ -36,6 +36,7 @@ the work is saved. The document limits run on every request either way.
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -418,12 +419,14 @@ def parsed(query: str | None) -> DocumentNode | None:
 # adds for its caller, such as the introspection policy, run again every time).
 VALIDATED_TEXTS = 512
 _validated: dict[tuple, DocumentNode] = {}
+_remembering = threading.Lock()  # requests run on several threads (WebSocket workers)
 
 
 def _remember(key: tuple, document: DocumentNode) -> None:
-    while _validated and len(_validated) >= VALIDATED_TEXTS:
-        _validated.pop(next(iter(_validated), None), None)
-    _validated[key] = document
+    with _remembering:
+        while _validated and len(_validated) >= VALIDATED_TEXTS:
+            del _validated[next(iter(_validated))]
+        _validated[key] = document
 
 
 class TrustedDocuments(SchemaExtension):
