@@ -20,7 +20,10 @@ ALWAYS AS (...) STORED`` from the fields and weights of :data:`DOCUMENTS`, with 
 reads the index and ranking reads the stored vector, so nothing is parsed again at query time
 (a word in every one of 50,000 incidents: ``bench/search.py``). The query is every term as a
 whole word, the last one as a prefix ("chlor" finds "chlorine", "chlorine le" finds "chlorine
-leak"), except a lone term under :data:`MIN_PREFIX` characters, which is a whole word.
+leak"), except a lone term under :data:`MIN_PREFIX` characters, which is a whole word. A
+prefix is stemmed like the words it is matched against, so a typed stem finds them but a
+longer part of a word whose stem is shorter does not ("emerg" finds "emergency", stored as
+``emerg``; "emergenc" does not).
 
 The column is deliberately not a model field (a Django ``GeneratedField`` would be): Django
 never names it in an INSERT or UPDATE and never reads it back, so ``save_with_history`` writes
