@@ -33,9 +33,9 @@ from opsapi.accounts.authentication import authenticate_request
 from opsapi.audit.chain import AuditJSONEncoder, current_key_id, record_digest
 from opsapi.audit.context import current_request_id
 from opsapi.audit.recording import link_tables
+from opsapi.graphql.connection import _with_tiebreak
+from opsapi.graphql.keyset import ordered
 from partners.choices import PartnerKind
-
-CURSOR_PREFIX = "arrayconnection:"
 
 # Stored choice values -> the API's enum names.
 SEVERITY = {c.value: c.name for c in Severity}
@@ -45,21 +45,23 @@ ACTION_STATUS = {c.value: c.name for c in ActionStatus}
 PARTNER_KIND = {c.value: c.name for c in PartnerKind}
 
 INCIDENTS = """
-SELECT i.id, i.reference, i.title, i.severity, i.status
+SELECT i.id, i.reference, i.title, i.severity, i.status, i.reported_at
 FROM coordination_incident i
 {where}
 ORDER BY i.reported_at DESC, i.id DESC
-LIMIT %s OFFSET %s
+LIMIT %s
 """
+# The page after a cursor: the rows past its (reported_at, id), in one index range.
+AFTER = "(i.reported_at, i.id) < (%s, %s)"
 
 PARTNER_SEES = """
-WHERE (i.tlp <> 'red' AND (
+((i.tlp <> 'red' AND (
         EXISTS (SELECT 1 FROM coordination_incident_shared_with s
                 WHERE s.incident_id = i.id AND s.partner_id = %s)
         OR EXISTS (SELECT 1 FROM coordination_coordinationaction a
                    WHERE a.incident_id = i.id AND a.partner_id = %s)))
    OR (i.tlp = 'red' AND EXISTS (SELECT 1 FROM coordination_incident_shared_with_users n
-                                 WHERE n.incident_id = i.id AND n.user_id = %s))
+                                 WHERE n.incident_id = i.id AND n.user_id = %s)))
 """
 
 STATES = """
@@ -89,39 +91,40 @@ def _global_id(type_name: str, pk) -> str:
     return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
 
 
-def _cursor(offset: int) -> str:
-    return base64.b64encode(f"{CURSOR_PREFIX}{offset}".encode()).decode()
+@functools.cache
+def incident_order():
+    """``(queryset, Order)`` of the ``incidents`` list: its cursors are the API's own."""
+    return ordered(_with_tiebreak(Incident.objects.all()), "CoordinationQuery.incidents")
 
 
-def _offset(after: str | None) -> int:
-    if not after:
-        return 0
-    return int(base64.b64decode(after).decode().removeprefix(CURSOR_PREFIX)) + 1
+def _utc(value: datetime.datetime) -> datetime.datetime:
+    return value.replace(tzinfo=datetime.UTC) if value.tzinfo is None else value  # SQLite: naive
 
 
 def _time(value: datetime.datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:  # SQLite hands back naive UTC
-        value = value.replace(tzinfo=datetime.UTC)
-    return value.isoformat()
+    return None if value is None else _utc(value).isoformat()
 
 
 def watch_floor(user, first: int, after: str | None = None) -> dict:
     """The watch-floor page ``user`` gets from the API, as its JSON document."""
     roles = roles_of(user)
-    offset = _offset(after)
+    _, order = incident_order()
     nested = settings.GRAPHQL_PAGE_SIZE
     with connection.cursor() as cursor:
         if roles.reads_everything:
-            where, params, partner, partner_params = "", [], "", []
+            conditions, params, partner, partner_params = [], [], "", []
         elif roles.partner_id is not None:
-            where = PARTNER_SEES
+            conditions = [PARTNER_SEES]
             params = [roles.partner_id, roles.partner_id, user.pk]
             partner, partner_params = "AND partner_id = %s", [roles.partner_id]
         else:
-            where, params, partner, partner_params = "WHERE 1 = 0", [], "", []
-        cursor.execute(INCIDENTS.format(where=where), [*params, first + 1, offset])
+            conditions, params, partner, partner_params = ["1 = 0"], [], "", []
+        if after:
+            conditions.append(AFTER)
+            reported_at, pk = order.values_of(after, "after", "incidents")
+            params += [connection.ops.adapt_datetimefield_value(reported_at), pk]
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        cursor.execute(INCIDENTS.format(where=where), [*params, first + 1])
         rows = cursor.fetchall()
         has_next = len(rows) > first
         rows = rows[:first]
@@ -162,11 +165,12 @@ def watch_floor(user, first: int, after: str | None = None) -> dict:
                 "actions": {"edges": actions.get(pk, [])},
             }
         }
-        for pk, reference, title, severity, status in rows
+        for pk, reference, title, severity, status, _ in rows
     ]
+    last = rows[-1] if rows else None
     page_info = {
         "hasNextPage": has_next,
-        "endCursor": _cursor(offset + len(edges) - 1) if edges else None,
+        "endCursor": order.cursor([_utc(last[5]), last[0]]) if last else None,
     }
     return {"data": {"incidents": {"pageInfo": page_info, "edges": edges}}}
 

@@ -1,12 +1,12 @@
 """Compiled reads (opsapi.graphql.compiled) answer exactly what normal execution answers.
 
 A differential test: hypothesis writes queries over the list connections — random fields,
-aliases, fragments, nested relations, lists and connections with random ``first``/``after``,
-page info, cursors and counts — and each one is sent by every role (officers, auditors, two
-partner users, one of them named on a TLP:RED incident, and a user with no role) with
-compiled reads on and off. The two response bodies must be equal byte for byte, and a query
-made only of plain fields must really have been compiled (or the test would compare normal
-execution with itself).
+aliases, fragments, nested relations, lists and connections with random ``first``/``after``
+(a keyset cursor of a real row of that connection), page info, cursors and counts — and
+each one is sent by every role (officers, auditors, two partner users, one of them named on a
+TLP:RED incident, and a user with no role) with compiled reads on and off. The two response
+bodies must be equal byte for byte, and a query made only of plain fields must really have
+been compiled (or the test would compare normal execution with itself).
 
 The data is the benchmark's ``tiny`` data set (30 incidents, 150 actions, 8 partners), plus
 a TLP:RED incident shared with a partner and naming one of its users.
@@ -14,6 +14,7 @@ a TLP:RED incident shared with a partner and naming one of its users.
 
 import json
 import logging
+import re
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -21,7 +22,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strawberry import relay
 
 from bench.client import ApiClient
 from bench.directory import AUDITOR_NAME, OFFICER, PARTNER_USERNAME
@@ -31,6 +31,10 @@ from bench.seed import seed
 from coordination.choices import Tlp
 from coordination.models import Incident
 from coordination.services import share_incident
+from opsapi.graphql.compiled.plan import STRAWBERRY_FIELD
+from opsapi.graphql.connection import _with_tiebreak, field_scope
+from opsapi.graphql.keyset import ordered
+from opsapi.schema import schema
 from partners.models import Partner
 from tests.factories import make_incident
 
@@ -104,8 +108,32 @@ PAGE_INFO = ("hasNextPage", "hasPreviousPage", "startCursor", "endCursor", "__ty
 names = st.sampled_from(["a", "b", "x1"])
 
 
-def _cursor(offset: int) -> str:
-    return relay.to_base64(relay.Edge.CURSOR_PREFIX, offset)
+# A cursor in a generated query: "@Parent.field:n@", replaced by the cursor of the n-th row of
+# that connection's model in its order (_real_cursors) before the query is sent.
+PLACEHOLDER = re.compile(r"@(\w+)\.(\w+):(\d+)@")
+
+
+def _sample(field):
+    """A value of ``field``'s kind: a time, a text, or 1 for a number."""
+    try:
+        return field.to_python("2026-01-01T00:00:00+00:00")
+    except Exception:  # a number: not a time
+        return 1
+
+
+def _real_cursors(query: str) -> str:
+    def cursor(match) -> str:
+        parent, name, index = match.group(1), match.group(2), int(match.group(3))
+        definition = schema._schema.get_type(parent).fields[name]
+        field = definition.extensions[STRAWBERRY_FIELD]
+        model = field.django_model
+        queryset, order = ordered(_with_tiebreak(model._default_manager.all()), field_scope(field))
+        rows = list(queryset.values(*(key.name for key in order.keys))[: index + 1])
+        if not rows:  # no row at all: a cursor of a row that might be there
+            return order.cursor([_sample(key.output_field) for key in order.keys])
+        return order.cursor([rows[-1][key.name] for key in order.keys])
+
+    return PLACEHOLDER.sub(cursor, query)
 
 
 @st.composite
@@ -115,12 +143,12 @@ def _field(draw, name: str) -> str:
 
 
 @st.composite
-def _page_arguments(draw, largest: int) -> str:
+def _page_arguments(draw, largest: int, parent: str, name: str) -> str:
     arguments = []
     if draw(st.booleans()):
         arguments.append(f"first: {draw(st.integers(0, largest))}")
     if draw(st.integers(0, 2)) == 0:
-        arguments.append(f'after: "{_cursor(draw(st.integers(0, 3)))}"')
+        arguments.append(f'after: "@{parent}.{name}:{draw(st.integers(0, 3))}@"')
     return f"({', '.join(arguments)})" if arguments else ""
 
 
@@ -141,7 +169,8 @@ def _object(draw, type_name: str, depth: int, plain: bool) -> str:
             kind, target = relations[name]
             if kind == "connection":
                 selection = draw(_connection(target, depth + 1, plain, largest=4))
-                parts.append(f"{draw(_field(name))}{draw(_page_arguments(4))} {selection}")
+                page = draw(_page_arguments(4, type_name, name))
+                parts.append(f"{draw(_field(name))}{page} {selection}")
             else:
                 parts.append(f"{draw(_field(name))} {draw(_object(target, depth + 1, plain))}")
     if not plain and type_name in NOT_PLAIN and draw(st.booleans()):
@@ -179,7 +208,8 @@ def queries(draw, plain: bool) -> str:
     fields = []
     for name in roots:
         selection = draw(_connection(ROOTS[name], 0, plain, largest=12))
-        fields.append(f"{draw(_field(name))}{draw(_page_arguments(12))} {selection}")
+        page = draw(_page_arguments(12, "Query", name))
+        fields.append(f"{draw(_field(name))}{page} {selection}")
     if not plain and draw(st.booleans()):
         fields.append("me { username }")
     return "query { " + " ".join(fields) + " }"
@@ -221,6 +251,7 @@ def _both_ways(client, settings, caplog, query, variables=None) -> tuple[bytes, 
 
 
 def _differential(callers, settings, caplog, query, must_compile: bool):
+    query = _real_cursors(query)
     for role, client in callers.items():
         executed, compiled, answered = _both_ways(client, settings, caplog, query)
         assert compiled == executed, f"{role}: {query}"

@@ -11,11 +11,16 @@ import base64
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from strawberry import relay
 
 from opsapi.accounts.access import AUDITOR
 from opsapi.audit.trail import Position, position_of
-from opsapi.graphql.pages import CURSOR_MAX_LENGTH, cursor_numbers, encode_cursor
+from opsapi.graphql.pages import (
+    CURSOR_MAX_LENGTH,
+    cursor_numbers,
+    encode_cursor,
+    encode_keyset,
+    keyset_values,
+)
 from tests.factories import make_incident
 from tests.graphql import GraphQLClient
 
@@ -196,10 +201,6 @@ def test_a_cursor_decodes_to_the_numbers_it_was_made_of(numbers):
     assert len(cursor) <= CURSOR_MAX_LENGTH
 
 
-def test_relay_cursors_are_strawberrys_own():
-    assert encode_cursor(relay.Edge.CURSOR_PREFIX, 41) == relay.to_base64("arrayconnection", 41)
-
-
 @pytest.mark.parametrize("value", [None, 5, ["a"], *bad_cursors("kind", 1).values()], ids=repr)
 def test_anything_else_decodes_to_none(value):
     assert cursor_numbers(value, "kind") is None
@@ -221,3 +222,41 @@ def test_an_audit_position_survives_its_cursor(officer):
 def test_an_audit_cursor_out_of_range_is_refused(cursor):
     with pytest.raises(ValueError, match="not a trail cursor"):
         Position.decode(cursor)
+
+
+# --- keyset cursors: bound to their connection and ordering -----------------------------------
+
+
+def test_a_relay_cursor_from_another_list_or_ordering_or_changed_is_not_a_cursor(caller, officer):
+    for n in range(3):
+        make_incident(officer, title=f"Flood warning {n}")
+    page = "query { %s { pageInfo { endCursor } } }"
+    newest = caller.data(page % "incidents(first: 1)")["incidents"]["pageInfo"]["endCursor"]
+    by_title = caller.data(page % "incidents(first: 1, ordering: {title: ASC})")
+    by_title = by_title["incidents"]["pageInfo"]["endCursor"]
+    actions = caller.data(page % "coordinationActions(first: 1)")
+    assert actions["coordinationActions"]["pageInfo"]["endCursor"] is None  # there are none
+    decoded = base64.b64decode(newest).decode()
+    version, check, values = decoded.split(":", 2)
+    tampered = b64(f"{version}:{check}:{values.replace('1', '2', 1)}")
+    wrong = {
+        "an offset, as cursors were": b64("arrayconnection:0"),
+        "another ordering's": by_title,
+        "another version's": b64(f"k2:{check}:{values}"),
+        "tampered": tampered,
+    }
+    query = "query($after: String) { incidents(first: 1, after: $after) { totalCount } }"
+    for cursor in wrong.values():
+        assert_not_a_cursor(caller(query, {"after": cursor}), "incidents after")
+    other = "query($after: String) { partners(first: 1, after: $after) { totalCount } }"
+    [error] = caller(other, {"after": newest})["errors"]
+    assert error["message"] == "'after' on 'partners' is not a cursor returned by this API."
+    # And the real one still pages on.
+    assert caller.data(query, {"after": newest})["incidents"]["totalCount"] == 3
+
+
+def test_a_keyset_cursor_is_opaque_and_bound_to_its_scope():
+    cursor = encode_keyset("Query.incidents|x", ["2026-01-01T00:00:00+00:00", 7])
+    assert keyset_values(cursor, "Query.incidents|x") == ["2026-01-01T00:00:00+00:00", 7]
+    assert keyset_values(cursor, "Query.partners|x") is None
+    assert keyset_values(cursor + "=", "Query.incidents|x") is None

@@ -16,7 +16,7 @@ from strawberry import Info, relay
 from coordination import brief, models
 from coordination.graphql.enums import ActionStatus, IncidentCategory, IncidentStatus, Severity
 from coordination.graphql.types import CoordinationAction, Incident
-from opsapi.graphql.connection import DjangoListConnection, connection
+from opsapi.graphql.connection import KeysetConnection, connection
 from opsapi.graphql.errors import BadInput
 from opsapi.graphql.ids import filter_pk
 from opsapi.graphql.scoping import current_user
@@ -120,7 +120,7 @@ class DailyBrief:
         return self.report.scope.urban_area
 
     @connection(
-        DjangoListConnection[Incident],
+        KeysetConnection[Incident],
         filters=None,
         ordering=None,
         description="Incidents reported during the day, most severe first, then the newest.",
@@ -168,7 +168,7 @@ class DailyBrief:
         )
 
     @connection(
-        DjangoListConnection[CoordinationAction],
+        KeysetConnection[CoordinationAction],
         filters=None,
         ordering=None,
         description="The overdue actions counted in `actions.overdue`, longest overdue first.",
@@ -217,7 +217,7 @@ class Situation:
         return self.report.scope.urban_area
 
     @connection(
-        DjangoListConnection[Incident],
+        KeysetConnection[Incident],
         filters=None,
         ordering=None,
         description="Open incidents, most severe first, then the newest report.",
@@ -230,7 +230,7 @@ class Situation:
         return _counts(self.report.open_actions)
 
     @connection(
-        DjangoListConnection[Partner],
+        KeysetConnection[Partner],
         filters=None,
         ordering=None,
         description="Partners with an open action on, or an explicit share of, one of these "

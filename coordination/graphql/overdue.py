@@ -7,7 +7,7 @@ import strawberry
 from coordination import models
 from coordination.graphql.types import CoordinationAction
 from coordination.services import unacknowledged_past_due
-from opsapi.graphql.connection import DjangoListConnection, connection
+from opsapi.graphql.connection import KeysetConnection, connection
 
 
 @strawberry.type
@@ -15,7 +15,7 @@ class OverdueQuery:
     # No filters or ordering arguments: the list is defined by the rule (pending, past due),
     # its order by urgency. Rows are scoped to the caller by the CoordinationAction type.
     @connection(
-        DjangoListConnection[CoordinationAction],
+        KeysetConnection[CoordinationAction],
         filters=None,
         ordering=None,
         description="Coordination actions still unacknowledged after their due time, escalated "

@@ -23,7 +23,7 @@ from coordination.graphql.filters import (
 )
 from opsapi.accounts.graphql.types import UserType
 from opsapi.audit.graphql.types import history_entry_type, history_field
-from opsapi.graphql.connection import DjangoListConnection, connection
+from opsapi.graphql.connection import KeysetConnection, connection
 from opsapi.graphql.scoping import VisibleRows
 from partners.graphql.types import Partner, Sector, State, UrbanArea
 
@@ -64,16 +64,16 @@ class Incident(VisibleRows, relay.Node):
     version: auto
     created_at: auto
     updated_at: auto
-    shared_with: DjangoListConnection[Partner] = connection(
+    shared_with: KeysetConnection[Partner] = connection(
         description="Partner organisations the incident is shared with."
     )
-    updates: DjangoListConnection["IncidentUpdate"] = connection(
+    updates: KeysetConnection["IncidentUpdate"] = connection(
         description="Timeline entries, newest first."
     )
-    actions: DjangoListConnection["CoordinationAction"] = connection(
+    actions: KeysetConnection["CoordinationAction"] = connection(
         description="Coordination actions about this incident, newest first."
     )
-    history: DjangoListConnection[IncidentHistoryEntry] = history_field(IncidentHistoryEntry)
+    history: KeysetConnection[IncidentHistoryEntry] = history_field(IncidentHistoryEntry)
 
     @strawberry_django.field(
         only=["latitude", "longitude"], description="Point location, if one was given."
@@ -92,7 +92,7 @@ class IncidentUpdate(VisibleRows, relay.Node):
     partner_visible: auto
     author: UserType | None
     posted_at: auto
-    history: DjangoListConnection[IncidentUpdateHistoryEntry] = history_field(
+    history: KeysetConnection[IncidentUpdateHistoryEntry] = history_field(
         IncidentUpdateHistoryEntry
     )
 
@@ -122,6 +122,6 @@ class CoordinationAction(VisibleRows, relay.Node):
     is_overdue: bool = strawberry_django.field(
         only=["status", "due_at"], description="Still open after its due time."
     )
-    history: DjangoListConnection[CoordinationActionHistoryEntry] = history_field(
+    history: KeysetConnection[CoordinationActionHistoryEntry] = history_field(
         CoordinationActionHistoryEntry
     )

@@ -7,16 +7,21 @@ execution, this extension adds ``first: 50`` to every connection field that asks
 in a variable) or any ``after``/``before`` that is not a cursor this API handed out, with an
 error naming the argument, before any SQL runs.
 
-Every cursor of the API — relay connections', the search's, the audit log's — is read by
-:func:`cursor_numbers`, and every one it refuses is answered by :class:`NotACursor`.
+A relay connection's cursor is a position in its order, not an offset
+(:func:`encode_keyset`, :mod:`opsapi.graphql.keyset`): its shape is checked here, and what it
+is bound to (the connection and its ordering) where the connection is resolved. The search's
+and the audit log's cursors are read by :func:`cursor_numbers`. Every cursor refused is
+answered by :class:`NotACursor`.
 """
 
 import base64
 import binascii
+import json
 import re
 from dataclasses import replace
 
 from django.conf import settings
+from django.utils.crypto import constant_time_compare, salted_hmac
 from graphql import (
     ArgumentNode,
     ExecutionResult,
@@ -30,7 +35,6 @@ from graphql import (
     Visitor,
     visit,
 )
-from strawberry import relay
 from strawberry.extensions import SchemaExtension
 
 from opsapi.graphql.errors import BadInput
@@ -46,8 +50,8 @@ CURSOR_MAX_LENGTH = 120
 
 
 def encode_cursor(prefix: str, *numbers: int) -> str:
-    """The cursor naming ``numbers`` (each >= 0): base64 of ``prefix:n1:n2…``, as strawberry's
-    relay connections write theirs (``arrayconnection:<offset>``)."""
+    """The cursor naming ``numbers`` (each >= 0): base64 of ``prefix:n1:n2…`` (the search's
+    and the audit log's cursors)."""
     return base64.b64encode(":".join((prefix, *map(str, numbers))).encode()).decode()
 
 
@@ -70,6 +74,70 @@ def cursor_numbers(cursor: object, prefix: str, parts: int = 1) -> tuple[int, ..
     return decoded if encode_cursor(prefix, *decoded) == cursor else None
 
 
+# A relay connection's cursor: base64 of ``k1:<check>:<JSON list of the row's key values>``.
+# ``k1`` is the version of the form; the check, 16 hex digits of an HMAC of the values under
+# what they are keys of (the connection and its ordering), binds the cursor to them.
+KEYSET_VERSION = "k1"
+KEYSET_CHECK = re.compile(r"[0-9a-f]{16}")
+# A key value may be a 200-character title: room for it escaped, and no more.
+KEYSET_MAX_LENGTH = 4096
+KeyValue = str | int | bool | None
+
+
+def _check(scope: str, values: str) -> str:
+    return salted_hmac("opsapi.graphql.pages.keyset", f"{scope}\n{values}").hexdigest()[:16]
+
+
+def _dump(values) -> str:
+    return json.dumps(list(values), separators=(",", ":"))
+
+
+def encode_keyset(scope: str, values: list[KeyValue]) -> str:
+    """The cursor of the row whose key values are ``values`` (JSON scalars) in the order
+    named by ``scope``."""
+    dumped = _dump(values)
+    text = f"{KEYSET_VERSION}:{_check(scope, dumped)}:{dumped}"
+    return base64.b64encode(text.encode()).decode()
+
+
+def _keyset_parts(cursor: object) -> tuple[str, str, list] | None:
+    """``(check, dumped values, values)`` of anything shaped as :func:`encode_keyset` writes
+    it, else None."""
+    if not isinstance(cursor, str) or len(cursor) > KEYSET_MAX_LENGTH:
+        return None
+    try:
+        text = base64.b64decode(cursor, validate=True).decode("utf-8")
+        version, check, dumped = text.split(":", 2)
+        values = json.loads(dumped)
+    except (binascii.Error, ValueError):
+        return None
+    if version != KEYSET_VERSION or not KEYSET_CHECK.fullmatch(check):
+        return None
+    if not isinstance(values, list) or not all(
+        value is None or isinstance(value, str | int | bool) for value in values
+    ):
+        return None
+    if base64.b64encode(f"{version}:{check}:{_dump(values)}".encode()).decode() != cursor:
+        return None  # not canonical (whitespace, padding, escapes): not one we wrote
+    return check, dumped, values
+
+
+def is_keyset_cursor(cursor: object) -> bool:
+    """Whether ``cursor`` has the shape of a relay connection's cursor (checked before any
+    SQL runs; :func:`keyset_values` checks what it is bound to)."""
+    return _keyset_parts(cursor) is not None
+
+
+def keyset_values(cursor: object, scope: str) -> list[KeyValue] | None:
+    """The key values of ``cursor`` if :func:`encode_keyset` wrote it for ``scope``; None for
+    anything else (another connection's or ordering's cursor, tampered, malformed)."""
+    parts = _keyset_parts(cursor)
+    if parts is None:
+        return None
+    check, dumped, values = parts
+    return values if constant_time_compare(check, _check(scope, dumped)) else None
+
+
 class NotACursor(BadInput):
     """An ``after``/``before`` argument that is not a cursor this API handed out for the field."""
 
@@ -90,11 +158,6 @@ def argument_value(argument: ArgumentNode, variables: dict):
     if isinstance(value, StringValueNode):
         return value.value
     return None
-
-
-def _is_cursor(value) -> bool:
-    """A cursor of a relay connection (an offset, with strawberry's edge prefix)."""
-    return cursor_numbers(value, relay.Edge.CURSOR_PREFIX) is not None
 
 
 class _PageVisitor(Visitor):
@@ -128,7 +191,7 @@ class _PageVisitor(Visitor):
                             nodes=[arguments[name]],
                         )
                     )
-            elif relay_connection and isinstance(value, str) and not _is_cursor(value):
+            elif relay_connection and isinstance(value, str) and not is_keyset_cursor(value):
                 self.errors.append(NotACursor(name, node.name.value, nodes=[arguments[name]]))
         if not relay_connection or any(values.get(name) is not None for name in PAGE_ARGUMENTS):
             return None

@@ -2,19 +2,19 @@
 
 import strawberry
 
-from opsapi.graphql.connection import DjangoListConnection, connection
+from opsapi.graphql.connection import KeysetConnection, connection
 from partners.graphql.types import Partner, Sector, State, UrbanArea
 
 
 @strawberry.type
 class PartnersQuery:
-    states: DjangoListConnection[State] = connection(
+    states: KeysetConnection[State] = connection(
         description="States, DC and territories (reference data)."
     )
-    urban_areas: DjangoListConnection[UrbanArea] = connection(
+    urban_areas: KeysetConnection[UrbanArea] = connection(
         description="Urban areas in preparedness programs (reference data)."
     )
-    sectors: DjangoListConnection[Sector] = connection(
+    sectors: KeysetConnection[Sector] = connection(
         description="The 16 critical-infrastructure sectors (reference data)."
     )
-    partners: DjangoListConnection[Partner] = connection(description="Partner organisations.")
+    partners: KeysetConnection[Partner] = connection(description="Partner organisations.")

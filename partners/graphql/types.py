@@ -7,7 +7,7 @@ import strawberry_django
 from strawberry import auto, relay
 
 from opsapi.audit.graphql.types import history_entry_type, history_field
-from opsapi.graphql.connection import DjangoListConnection, connection
+from opsapi.graphql.connection import KeysetConnection, connection
 from opsapi.graphql.scoping import VisibleRows
 from partners import models
 from partners.graphql.enums import PartnerKind, PartnerLevel, StateKind
@@ -30,7 +30,7 @@ SectorHistoryEntry = history_entry_type(models.Sector)
 PartnerHistoryEntry = history_entry_type(models.Partner)
 ContactHistoryEntry = history_entry_type(models.Contact)
 
-ActionConnection = DjangoListConnection[
+ActionConnection = KeysetConnection[
     Annotated["CoordinationAction", strawberry.lazy("coordination.graphql.types")]
 ]
 
@@ -41,14 +41,14 @@ class State(VisibleRows, relay.Node):
     name: auto
     fips: auto
     kind: StateKind
-    history: DjangoListConnection[StateHistoryEntry] = history_field(StateHistoryEntry)
+    history: KeysetConnection[StateHistoryEntry] = history_field(StateHistoryEntry)
 
 
 @strawberry_django.type(models.Sector, filters=SectorFilter)
 class Sector(VisibleRows, relay.Node):
     code: auto
     name: auto
-    history: DjangoListConnection[SectorHistoryEntry] = history_field(SectorHistoryEntry)
+    history: KeysetConnection[SectorHistoryEntry] = history_field(SectorHistoryEntry)
 
 
 @strawberry_django.type(models.UrbanArea, filters=UrbanAreaFilter, ordering=UrbanAreaOrder)
@@ -58,7 +58,7 @@ class UrbanArea(VisibleRows, relay.Node):
     fiscal_year: auto
     active: auto
     states: list[State] = strawberry_django.field(description="States the urban area spans.")
-    history: DjangoListConnection[UrbanAreaHistoryEntry] = history_field(UrbanAreaHistoryEntry)
+    history: KeysetConnection[UrbanAreaHistoryEntry] = history_field(UrbanAreaHistoryEntry)
 
 
 @strawberry_django.type(models.Contact)
@@ -72,7 +72,7 @@ class Contact(VisibleRows, relay.Node):
     is_24x7: auto = strawberry_django.field(name="is24x7")
     created_at: auto
     updated_at: auto
-    history: DjangoListConnection[ContactHistoryEntry] = history_field(ContactHistoryEntry)
+    history: KeysetConnection[ContactHistoryEntry] = history_field(ContactHistoryEntry)
 
 
 @strawberry_django.type(models.Partner, filters=PartnerFilter, ordering=PartnerOrder)
@@ -88,6 +88,6 @@ class Partner(VisibleRows, relay.Node):
     active: auto
     created_at: auto
     updated_at: auto
-    contacts: DjangoListConnection[Contact] = connection(description="People to reach.")
+    contacts: KeysetConnection[Contact] = connection(description="People to reach.")
     actions: ActionConnection = connection(description="Actions addressed to this partner.")
-    history: DjangoListConnection[PartnerHistoryEntry] = history_field(PartnerHistoryEntry)
+    history: KeysetConnection[PartnerHistoryEntry] = history_field(PartnerHistoryEntry)

@@ -11,7 +11,6 @@
 Each test seeds the ``tiny`` scale (30 incidents, 150 actions, about 1,000 records).
 """
 
-import base64
 import json
 
 import pytest
@@ -21,6 +20,7 @@ from django.core.management import call_command
 from bench.client import ApiClient
 from bench.directory import OFFICER, PARTNER_USERNAME
 from bench.queries import ACKNOWLEDGE_ACTION, UPDATE_INCIDENT, WATCH_FLOOR
+from bench.raw import incident_order
 from bench.reads import pages
 from bench.scale import SCALES, Census
 from bench.seed import seed
@@ -109,7 +109,10 @@ def _read(client: ApiClient, path: str, variables: dict) -> dict:
 
 
 def _cursor(offset: int) -> str:
-    return base64.b64encode(f"arrayconnection:{offset}".encode()).decode()
+    """The API's cursor of the officer's ``offset``-th incident."""
+    queryset, order = incident_order()
+    row = queryset.values(*(key.name for key in order.keys))[offset]
+    return order.cursor([row[key.name] for key in order.keys])
 
 
 def _edge_cases(officer, partner_user) -> None:

@@ -9,7 +9,7 @@ from strawberry import Info, auto, relay
 
 from opsapi.accounts.access import user_visibility
 from opsapi.audit.tracking import HISTORY_RELATED_NAME
-from opsapi.graphql.connection import DjangoListConnection, connection
+from opsapi.graphql.connection import KeysetConnection, connection
 from opsapi.graphql.scoping import current_user
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ class UserType(relay.Node):
     def display_name(self) -> str:
         return self.get_full_name() or self.username
 
-    history: DjangoListConnection[
+    history: KeysetConnection[
         Annotated["UserHistoryEntry", strawberry.lazy("opsapi.accounts.graphql.history")]
     ] = connection(
         field_name=HISTORY_RELATED_NAME,

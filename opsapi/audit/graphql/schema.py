@@ -19,7 +19,7 @@ from opsapi.audit import trail
 from opsapi.audit.graphql.reads import AuditRead
 from opsapi.audit.graphql.types import HistoryAction, HistoryEntry
 from opsapi.audit.recording import read_recorded_links
-from opsapi.graphql.connection import DjangoListConnection, connection
+from opsapi.graphql.connection import KeysetConnection, connection
 from opsapi.graphql.errors import BadInput
 from opsapi.graphql.pages import NotACursor
 from opsapi.graphql.scoping import current_user
@@ -227,6 +227,6 @@ class AuditQuery:
             read_recorded_links([record])
         return record
 
-    audit_reads: DjangoListConnection[AuditRead] = connection(
+    audit_reads: KeysetConnection[AuditRead] = connection(
         description="Who read the audit trail, when, and with what arguments (auditors)."
     )

@@ -25,7 +25,7 @@ from opsapi.audit.graphql import proofs
 from opsapi.audit.recording import link_accessors, recorded_links
 from opsapi.audit.tracking import HISTORY_RELATED_NAME, hidden_history_fields
 from opsapi.audit.trail import object_global_id
-from opsapi.graphql.connection import DjangoListConnection, connection
+from opsapi.graphql.connection import KeysetConnection, connection
 from opsapi.graphql.ids import type_name_of
 from opsapi.graphql.scoping import current_user
 
@@ -195,7 +195,7 @@ def live_object(record):
 def history_field(entry_type: type):
     """The ``history`` connection of a model type, newest record first."""
     return connection(
-        DjangoListConnection[entry_type],
+        KeysetConnection[entry_type],
         field_name=HISTORY_RELATED_NAME,
         description="Every recorded change to this object, newest first.",
     )

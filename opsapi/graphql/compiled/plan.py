@@ -38,7 +38,7 @@ from strawberry import relay
 from strawberry.types.enum import StrawberryEnumDefinition
 from strawberry_django.fields.field import StrawberryDjangoField
 
-from opsapi.graphql.connection import StableOrderField
+from opsapi.graphql.connection import StableOrderField, field_scope
 
 # graphql-core keeps the strawberry field of each GraphQL field under this key.
 STRAWBERRY_FIELD = "strawberry-definition"
@@ -143,16 +143,8 @@ class Connection:
     parts: list  # (kind, key, extra) in response order
     type_name: str
     nullable: bool = False
-
-    @property
-    def prefetched(self) -> bool:
-        """Whether strawberry-django's optimizer prefetches this connection when nested: only
-        when it selects ``edges { node }``. Otherwise each parent's page is sliced from its
-        queryset, and the page info follows the root's rules."""
-        return any(
-            kind == "edges" and any(part == "node" for part, _, _ in extra)
-            for kind, _, extra in self.parts
-        )
+    scope: str = ""  # what its cursors are bound to (opsapi.graphql.connection.field_scope)
+    field_name: str = ""  # as errors name it
 
     @property
     def wants_total(self) -> bool:
@@ -378,7 +370,18 @@ class Planner:
             node_type = _node_type(connection_type)
             target = ObjectPlan(node_type.name, self._origin(node_type), None)
             target.model = target.origin.__strawberry_django_definition__.model
-        return Connection(key, relation, target, page, parts, connection_type.name, nullable)
+        strawberry_field = definition.extensions[STRAWBERRY_FIELD]
+        return Connection(
+            key,
+            relation,
+            target,
+            page,
+            parts,
+            connection_type.name,
+            nullable,
+            scope=field_scope(strawberry_field),
+            field_name=nodes[0].name.value,
+        )
 
 
 @dataclass

@@ -3,8 +3,9 @@
 Rows are read with ``values()`` (no model instances), each level in one statement for all of
 its parents, and every query goes through the type's own ``get_queryset`` — the caller's
 visibility — so a row the caller may not see is missing here exactly as in normal execution.
-Nested pages are numbered with ``ROW_NUMBER()`` per parent, in the model's order, as
-strawberry-django's optimizer numbers them; the page info and cursors follow the same rules.
+Pages start after the cursor's row by its keys (:mod:`opsapi.graphql.keyset`, as general
+execution pages); nested pages are numbered with ``ROW_NUMBER()`` per parent, in the
+model's order. The page info and cursors follow the same rules.
 """
 
 from types import SimpleNamespace
@@ -23,24 +24,27 @@ from opsapi.graphql.compiled.plan import (
     Unsupported,
     Value,
 )
-from opsapi.graphql.pages import cursor_numbers
+from opsapi.graphql.keyset import Order, ordered, page_rows
+from opsapi.graphql.pages import NotACursor
 
-CURSOR_PREFIX = relay.Edge.CURSOR_PREFIX
 INT_RANGE = range(-(2**31), 2**31)
 
 
-def _cursor(index: int) -> str:
-    return relay.to_base64(CURSOR_PREFIX, index)
-
-
-def _start(page) -> tuple[int, int]:
-    """``(first, index of the first row)`` of a page."""
+def _first(page) -> int:
     if not isinstance(page.first, int):
         raise Unsupported("page without first")
-    if page.after is None:
-        return page.first, 0
-    (offset,) = cursor_numbers(page.after, CURSOR_PREFIX)  # a cursor opsapi.graphql.pages let by
-    return page.first, offset + 1
+    return page.first
+
+
+def _after(field: Connection, order: Order) -> list | None:
+    """The key values of the row the page starts after (a cursor of another connection or
+    ordering goes to execution, which answers its error)."""
+    if field.page.after is None:
+        return None
+    try:
+        return order.values_of(field.page.after, "after", field.field_name)
+    except NotACursor:
+        raise Unsupported("not a cursor of this connection") from None
 
 
 def _ordering(model, tiebreak: bool) -> list[str]:
@@ -165,42 +169,63 @@ class Reader:
 
     # connections ------------------------------------------------------------------------
 
+    def order(self, field: Connection) -> Order:
+        """The order of the connection's rows, as general execution orders them."""
+        plan = field.target
+        queryset = self.scoped(plan).order_by(*_ordering(plan.model, tiebreak=True))
+        _, order = ordered(queryset, field.scope)
+        return order
+
     def root(self, field: Connection) -> dict:
-        first, start = _start(field.page)
-        queryset = self.scoped(field.target)
-        queryset = queryset.order_by(*_ordering(field.target.model, tiebreak=True))
-        rows = list(queryset.values(*field.target.columns)[start : start + first + 1])
-        has_next = len(rows) > first
-        rows = rows[:first]
-        objects = self.build(field.target, rows)
+        first, plan = _first(field.page), field.target
+        order = self.order(field)
+        queryset = self.scoped(plan)
+        page = queryset.filter(*order.between(_after(field, order), None))
+        reads = [key.name for key in order.keys]
+        rows = list(page.order_by(*order.order_by()).values(*plan.columns, *reads)[: first + 1])
+        rows, has_previous, has_next = page_rows(
+            rows, first=first, last=None, after=field.page.after, before=None
+        )
+        objects = self.build(plan, rows)
         total = queryset.count() if field.wants_total else None
-        edges = [(start + i, obj) for i, obj in enumerate(objects)]
-        return self.connection(field, edges, start > 0, has_next, total)
+        cursors = [order.cursor([row[r] for r in reads]) for row in rows]
+        edges = list(zip(cursors, objects, strict=True))
+        return self.connection(field, edges, has_previous, has_next, total)
 
     def nested(self, field: Connection, ids: list) -> dict:
         """Parent pk -> the connection's value for that parent."""
-        first, start = _start(field.page)
+        first = _first(field.page)
         relation, plan = field.relation, field.target
+        order = self.order(field)
         if relation.through is None:
             queryset = self.scoped(plan).filter(**{f"{relation.parent_column}__in": ids})
-            ordering = _ordering(plan.model, tiebreak=True)
+            prefix = ""
             columns = [*dict.fromkeys([*plan.columns, relation.parent_column])]
         else:
             queryset = self._through(plan, relation, ids)
-            ordering = _through_ordering(relation, tiebreak=True)
+            prefix = f"{relation.target_name}__"
             columns = [relation.parent_column, relation.target_column]
+        reads = [prefix + key.name for key in order.keys]
         # One row past the page tells whether there is a next page.
-        numbered = queryset.annotate(
-            _row=Window(RowNumber(), partition_by=[F(relation.parent_column)], order_by=ordering)
-        ).filter(_row__gt=start, _row__lte=start + first + 1)
-        rows = sorted(numbered.values(*columns, "_row"), key=lambda row: row["_row"])
+        numbered = (
+            queryset.filter(*order.between(_after(field, order), None, prefix))
+            .annotate(
+                _row=Window(
+                    RowNumber(),
+                    partition_by=[F(relation.parent_column)],
+                    order_by=order.order_by(prefix=prefix),
+                )
+            )
+            .filter(_row__lte=first + 1)
+        )
+        rows = sorted(numbered.values(*columns, *reads, "_row"), key=lambda row: row["_row"])
         pages: dict = {}
         for row in rows:
             pages.setdefault(row[relation.parent_column], []).append(row)
         if relation.through is not None:
             objects = self.by_pk(plan, {row[relation.target_column] for row in rows}, False)
         else:
-            in_page = [row for row in rows if row["_row"] <= start + first]
+            in_page = [row for row in rows if row["_row"] <= first]
             objects = dict(
                 zip((row["pk"] for row in in_page), self.build(plan, in_page), strict=True)
             )
@@ -213,16 +238,12 @@ class Reader:
                 .values_list(relation.parent_column, "total")
             )
         found = {}
+        key = relation.target_column if relation.through is not None else "pk"
         for parent in ids:
-            page = pages.get(parent, [])
-            in_page = page[:first]
-            key = relation.target_column if relation.through is not None else "pk"
-            edges = [(row["_row"] - 1, objects[row[key]]) for row in in_page]
-            if field.prefetched:  # the optimizer's page of a prefetched connection
-                has_previous = bool(in_page) and in_page[0]["_row"] > 1
-                has_next = bool(in_page) and len(page) > first
-            else:  # a page sliced from the parent's queryset, as at the root
-                has_previous, has_next = start > 0, len(page) > first
+            in_page, has_previous, has_next = page_rows(
+                pages.get(parent, []), first=first, last=None, after=field.page.after, before=None
+            )
+            edges = [(order.cursor([row[r] for r in reads]), objects[row[key]]) for row in in_page]
             found[parent] = self.connection(
                 field, edges, has_previous, has_next, totals.get(parent, 0)
             )
@@ -232,14 +253,14 @@ class Reader:
         value = {}
         for kind, key, extra in field.parts:
             if kind == "edges":
-                value[key] = [self.edge(extra, index, obj) for index, obj in edges]
+                value[key] = [self.edge(extra, cursor, obj) for cursor, obj in edges]
             elif kind == "pageInfo":
                 type_name, names = extra
                 info = {
                     "hasNextPage": has_next,
                     "hasPreviousPage": has_previous,
-                    "startCursor": _cursor(edges[0][0]) if edges else None,
-                    "endCursor": _cursor(edges[-1][0]) if edges else None,
+                    "startCursor": edges[0][0] if edges else None,
+                    "endCursor": edges[-1][0] if edges else None,
                     "__typename": type_name,
                 }
                 value[key] = {part_key: info[name] for part_key, name in names}
@@ -250,13 +271,13 @@ class Reader:
         return value
 
     @staticmethod
-    def edge(parts, index: int, obj: dict) -> dict:
+    def edge(parts, cursor: str, obj: dict) -> dict:
         edge = {}
         for kind, key, extra in parts:
             if kind == "node":
                 edge[key] = obj
             elif kind == "cursor":
-                edge[key] = _cursor(index)
+                edge[key] = cursor
             else:
                 edge[key] = extra
         return edge
