@@ -6,7 +6,8 @@ memory (``/usr/bin/time``):
 1. ``checkpoint_audit``: the first signed checkpoint hashes every record; a later one only
    the records written since (the second run here, with none written: the fixed cost);
 2. ``export_audit --checkpoints`` to a file;
-3. ``python -m opsapi.audit.verify_export`` over that file with the public key.
+3. ``python -m opsapi.audit.verify_export`` over that file with the public key;
+4. ``inclusionProof``'s work (:func:`measure_proofs`) for records spread over the largest log.
 
 Then what a checkpoint costs the write path: updateIncident in slices, alternately with no
 checkpoint running and with ``checkpoint_audit`` taken again and again by another process
@@ -58,6 +59,7 @@ class SignedTrailResult:
     checkpoints_taken: int
     queries_unsigned: int
     queries_signed: int
+    proofs: "ProofsResult"
 
     @property
     def write_ratio(self) -> float:
@@ -243,6 +245,7 @@ def proofs_line(result: ProofsResult) -> str:
 def measure_signed_trail(client, rounds: int) -> SignedTrailResult:
     with tempfile.TemporaryDirectory() as folder:
         steps, records, size, verified = measure_steps(Path(folder))
+    proofs = measure_proofs()
     idle, busy, taken, (unsigned, signed) = measure_write_cost(client, rounds)
     return SignedTrailResult(
         records=records,
@@ -254,6 +257,7 @@ def measure_signed_trail(client, rounds: int) -> SignedTrailResult:
         checkpoints_taken=taken,
         queries_unsigned=unsigned,
         queries_signed=signed,
+        proofs=proofs,
     )
 
 
@@ -275,6 +279,8 @@ def signed_trail_section(result: SignedTrailResult) -> list[str]:
         f"{result.write_ratio:.2f}x, in {SLICES} alternating slices. Its SQL queries: "
         f"{result.queries_unsigned} without a signing key, {result.queries_signed} with one.",
         "",
+        proofs_line(result.proofs),
+        "",
     ]
 
 
@@ -295,6 +301,7 @@ def targets(result: SignedTrailResult) -> list:
         Target("updateIncident during checkpoints ÷ idle, p50", result.write_ratio, 1.2, "x"),
         Target("verify_export: peak RSS, MB", result.step("verify_export").peak_mb, 200, ""),
         Target("export_audit --checkpoints: peak RSS, MB", result.step("export").peak_mb, 200, ""),
+        Target("inclusionProof at 1M records, p50", result.proofs.proofs.median * 1e3, 50, "ms"),
     ]
 
 
