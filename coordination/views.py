@@ -1,7 +1,8 @@
 """The printable daily brief: /brief/<YYYY-MM-DD>/, and /brief/ for today's.
 
 The page a watch officer prints or shares on screen at the morning meeting: a one-page
-executive summary, then the detail (on Letter paper, three pages for the demo data set's day).
+executive summary, then the detail (on Letter paper, three pages at most: the detail prints the
+top rows of each long list and says how many more the screen and the API hold).
 ``?state=TX`` narrows it to one state, ``?urban_area=<ID or name>`` to one urban area (both
 together to incidents affecting both); anything else in the query string is refused with 400
 and a message naming the parameter. Its numbers come from :mod:`coordination.brief`, like the
@@ -25,8 +26,14 @@ from partners.models import State, UrbanArea
 
 TEMPLATE = "coordination/brief.html"
 
-# Rows listed per table on paper; the count above each table gives the full number.
+# Rows listed per detail table on screen; a note below a longer list gives the full number.
 PAGE_ROWS = 50
+# What the detail lists print (the first rows of the screen's, in the same order): with at most
+# every state, they fill the two Letter pages after the executive summary, whatever the day
+# holds. A note below a longer list says how many more there are and where to find them.
+PRINT_ROWS = 20
+PRINT_URBAN_AREAS = 8 * 3  # 8 lines of PLACE_COLUMNS
+PRINT_PARTNERS = 8 * 2  # 8 lines of 2 columns
 # Rows of each list on the executive summary.
 SUMMARY_ROWS = 5
 # Columns of the compact state and urban-area tables.
@@ -155,6 +162,11 @@ def _rows_in_columns(count: int, columns: int) -> int:
     return max(1, -(-count // columns))
 
 
+def _more(count: int, printed: int) -> int:
+    """How many of a list of ``count`` rows the screen shows and the paper does not."""
+    return max(0, min(count, PAGE_ROWS) - printed)
+
+
 def _scope_query(scope: brief.Scope) -> str:
     """The query string that asks for ``scope`` again (for the links to other days)."""
     parts = []
@@ -185,8 +197,12 @@ def _brief_context(report: brief.DailyBrief) -> dict:
         "summary_rows": SUMMARY_ROWS,
         "most_severe": list(situation.incidents().prefetch_related("states")[:SUMMARY_ROWS]),
         "state_rows": _rows_in_columns(len(states), PLACE_COLUMNS),
-        "urban_area_rows": _rows_in_columns(len(urban_areas), PLACE_COLUMNS),
-        "unacknowledged_rows": _rows_in_columns(len(unacknowledged), 2),
+        "urban_area_rows": _rows_in_columns(min(len(urban_areas), PAGE_ROWS), PLACE_COLUMNS),
+        "urban_area_print_rows": _rows_in_columns(
+            min(len(urban_areas), PRINT_URBAN_AREAS), PLACE_COLUMNS
+        ),
+        "unacknowledged_rows": _rows_in_columns(min(len(unacknowledged), PAGE_ROWS), 2),
+        "unacknowledged_print_rows": _rows_in_columns(min(len(unacknowledged), PRINT_PARTNERS), 2),
         "day": day,
         "starts_at": window.start.astimezone(zone),
         "ends_at": window.end.astimezone(zone),
@@ -208,6 +224,17 @@ def _brief_context(report: brief.DailyBrief) -> dict:
         "overdue": overdue,
         "unacknowledged": unacknowledged,
         "page_rows": PAGE_ROWS,
+        "print_rows": PRINT_ROWS,
+        "print_urban_areas": PRINT_URBAN_AREAS,
+        "print_partners": PRINT_PARTNERS,
+        # How many more rows of each long list the screen shows than the paper.
+        "more": {
+            "opened": _more(report.opened_count, PRINT_ROWS),
+            "overdue": _more(report.action_activity.overdue, PRINT_ROWS),
+            "urban_areas": _more(len(urban_areas), PRINT_URBAN_AREAS),
+            "partners": _more(len(unacknowledged), PRINT_PARTNERS),
+        },
+        "brief_path": reverse("daily-brief", kwargs={"day": day.isoformat()}) + _scope_query(scope),
     }
 
 

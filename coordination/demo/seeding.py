@@ -1,5 +1,6 @@
 """Seeding the whole demo data set in one transaction: officers, partners, then incidents."""
 
+import datetime
 import itertools
 import random
 
@@ -57,15 +58,29 @@ def _seed_incidents(planner: IncidentPlanner, assignments, summary) -> None:
         summary.overdue_actions += sum(action.is_overdue for action in play.actions.values())
 
 
-def seed_demo(*, scale: int = DEFAULT_SCALE, seed: int = DEFAULT_SEED) -> DemoSummary:
+def seed_demo(
+    *, scale: int = DEFAULT_SCALE, seed: int = DEFAULT_SEED, now: datetime.datetime | None = None
+) -> DemoSummary:
     """Seed the demo data set in one transaction: all of it or, on any error, nothing.
 
+    Its times are placed relative to ``now`` (default: the present), which may be in the past,
+    e.g. to seed the day as it stood late in the evening whatever the clock says; not in the
+    future, since the data set tells what has already happened.
     Needs the reference data. Refuses to run twice (the demo officers mark a seeded database).
     Run it inside a request context (``command_context``) so the history carries a request id.
     """
     if not MIN_SCALE <= scale <= MAX_SCALE:
         raise DemoDataError(f"The scale must be between {MIN_SCALE} and {MAX_SCALE} incidents.")
-    now = timezone.now()
+    present = timezone.now()
+    if now is None:
+        now = present
+    elif timezone.is_naive(now):
+        raise DemoDataError("The moment to seed as of needs a time zone (or a UTC offset).")
+    elif now > present:
+        raise DemoDataError(
+            f"Cannot seed as of {now.isoformat()}: it is in the future; the demo data set tells "
+            "what has already happened."
+        )
     with transaction.atomic():
         reference = load_reference()
         officers = create_officers()

@@ -1,6 +1,9 @@
+import argparse
+import datetime
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from coordination.demo import DEFAULT_SCALE, DEFAULT_SEED, MIN_SCALE, DemoDataError, seed_demo
 from coordination.models import Incident
@@ -8,6 +11,17 @@ from opsapi.audit.context import command_context
 from partners.models import Partner
 
 SKIP_HINT = "make run DEMO=0"
+
+
+def _moment(text: str) -> datetime.datetime:
+    """An ISO 8601 date and time; without an offset, in the center's time zone."""
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a date and time: write it as YYYY-MM-DDTHH:MM[+HH:MM]."
+        ) from None
+    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
 
 
 class Command(BaseCommand):
@@ -36,13 +50,20 @@ class Command(BaseCommand):
             help=f"Random seed (default {DEFAULT_SEED}).",
         )
         parser.add_argument(
+            "--now",
+            type=_moment,
+            default=None,
+            help="Seed as if it were this moment (ISO 8601, e.g. 2026-12-03T23:50; without an "
+            "offset, in the center's time zone), not in the future. Default: now.",
+        )
+        parser.add_argument(
             "--first-run",
             action="store_true",
             help="What `make run` does: seed only a database holding no incident and no "
             "partner, saying so; otherwise leave the data alone and say nothing.",
         )
 
-    def handle(self, *args, scale, seed, first_run, **options):
+    def handle(self, *args, scale, seed, now, first_run, **options):
         if first_run:
             if Incident.objects.exists() or Partner.objects.exists():
                 return
@@ -53,7 +74,7 @@ class Command(BaseCommand):
         started = time.monotonic()
         try:
             with command_context("seed_demo"):
-                summary = seed_demo(scale=scale, seed=seed)
+                summary = seed_demo(scale=scale, seed=seed, now=now)
         except DemoDataError as error:
             raise CommandError(str(error)) from error
         if options["verbosity"] >= 1:
