@@ -191,7 +191,8 @@ def test_only_a_superuser_gets_an_update_of_an_audit_record_past_the_triggers(
     with connect(roles["superuser"], roles["database"]) as db:
         record = db.execute(
             f"INSERT INTO {ACCESS_LOG} (sequence, at, request_id, operation, target, arguments, "
-            "record_hash) VALUES (999999, now(), '', 'history', 'x', '{}', '') RETURNING id"
+            "record_hash, chain_key_id) VALUES (999999, now(), '', 'history', 'x', '{}', '', '') "
+            "RETURNING id"
         ).fetchone()[0]
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="history is append-only"):
             db.execute(change, [record])

@@ -34,7 +34,14 @@ from django.utils import timezone
 
 from opsapi.audit import signing
 from opsapi.audit.access_log import entry_content
-from opsapi.audit.chain import AuditJSONEncoder, chain_keys, hmac_under, record_content
+from opsapi.audit.chain import (
+    AuditJSONEncoder,
+    UnknownChainKey,
+    current_key_id,
+    hmac_under,
+    key_named,
+    record_content,
+)
 from opsapi.audit.models import AuditAccess, AuditCheckpoint, AuditSigningKey
 from opsapi.audit.recording import link_accessors, recorded_links
 from opsapi.audit.tiles import TileWriter
@@ -123,12 +130,14 @@ def seal(tables: dict, key: str | None = None) -> str:
 
 
 def is_sealed(checkpoint: AuditCheckpoint) -> bool:
-    """Whether ``checkpoint``'s tables are exactly what was sealed, under any configured chain
-    key (one sealed before a rotation, under a key now retired, stays sealed)."""
-    return any(
-        hmac.compare_digest(seal(checkpoint.tables, key), checkpoint.seal)
-        for key in chain_keys().values()
-    )
+    """Whether ``checkpoint``'s tables are exactly what was sealed, under the chain key it
+    names (one sealed before a rotation, under a key now retired, stays sealed; one naming a
+    key no longer configured cannot be checked, and is not)."""
+    try:
+        key = key_named(checkpoint.chain_key_id)
+    except UnknownChainKey:
+        return False
+    return hmac.compare_digest(seal(checkpoint.tables, key), checkpoint.seal)
 
 
 # The access log's entry in a checkpoint's tables: {entries, newest_hash}.
@@ -153,7 +162,9 @@ def take_checkpoint() -> AuditCheckpoint:
         tables = {history_table(model): summarize(model) for model in tracked_models()}
         tables[ACCESS_LOG] = summarize_access_log()
         signed = signed_fields(key) if key is not None else {}
-        return AuditCheckpoint.objects.create(tables=tables, seal=seal(tables), **signed)
+        return AuditCheckpoint.objects.create(
+            tables=tables, seal=seal(tables), chain_key_id=current_key_id(), **signed
+        )
 
 
 # Signed checkpoints (docs/audit.md §10).
@@ -400,7 +411,12 @@ def parse_kept_copy(line: str) -> AuditCheckpoint:
     stored); ValueError if the line is not one."""
     try:
         data = json.loads(line)
-        return AuditCheckpoint(pk=int(data["id"]), tables=dict(data["tables"]), seal=data["seal"])
+        return AuditCheckpoint(
+            pk=int(data["id"]),
+            tables=dict(data["tables"]),
+            seal=data["seal"],
+            chain_key_id=data.get("chain_key_id", ""),
+        )
     except (ValueError, TypeError, KeyError) as error:
         raise ValueError(f"not a checkpoint line: {error}") from None
 
@@ -421,6 +437,7 @@ def export(checkpoint: AuditCheckpoint) -> str:
             "created_at": checkpoint.created_at,
             "tables": checkpoint.tables,
             "seal": checkpoint.seal,
+            "chain_key_id": checkpoint.chain_key_id,
             **signed,
         },
         cls=AuditJSONEncoder,

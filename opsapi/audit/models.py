@@ -153,6 +153,13 @@ class AuditCheckpoint(models.Model):
         encoder=AuditJSONEncoder, help_text="{table: {records, max_history_id, heads}}."
     )
     seal = models.CharField(max_length=64, help_text="HMAC of the tables summary.")
+    chain_key_id = models.CharField(
+        max_length=16,
+        blank=True,
+        default="",
+        help_text="Id of the chain key that sealed it (empty: sealed before key ids, under the "
+        "original key).",
+    )
     # Signed with AUDIT_SIGNING_KEY (opsapi.audit.signing), when it is set:
     number = models.PositiveIntegerField(
         null=True, unique=True, help_text="Place among the signed checkpoints: 1, 2, 3, …"

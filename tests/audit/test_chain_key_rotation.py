@@ -216,6 +216,23 @@ def test_a_record_whose_key_is_no_longer_configured_is_reported_by_name(officer,
     assert len(unknown) == 4, output  # two records, one entry, the rotation: nothing else
 
 
+def test_a_checkpoint_names_its_chain_key_and_stays_sealed_after_a_rotation(
+    officer, key_a, settings
+):
+    edited_incident(officer, edits=1)
+    before = take_checkpoint()
+    assert before.chain_key_id == key_id(key_a)
+    apply(settings, rotate())
+    after = take_checkpoint()
+    assert after.chain_key_id == key_id(settings.AUDIT_CHAIN_KEY)
+    assert verify()[0] == 0
+
+    settings.AUDIT_CHAIN_RETIRED_KEYS = []  # key A dropped: its checkpoint can't be checked
+    found = [(f.problem, f.checkpoint_id) for f in AuditVerifier().findings()]
+    assert (Problem.CHECKPOINT_SEAL, before.pk) in found
+    assert (Problem.CHECKPOINT_SEAL, after.pk) not in found
+
+
 def test_an_altered_rotation_record_is_reported(officer, key_a, settings):
     apply(settings, rotate())
     rotation = AuditChainKeyRotation.objects.get()
